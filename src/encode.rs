@@ -1,0 +1,1 @@
+//! TODO-module: encode (being written).

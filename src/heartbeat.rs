@@ -1,0 +1,1 @@
+//! TODO-module: heartbeat (being written).

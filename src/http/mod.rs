@@ -1,0 +1,1 @@
+//! HTTP/1.1, just large enough for SSE.

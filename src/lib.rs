@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+#[cfg(feature = "std")]
+extern crate std;
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+pub mod backoff;
+pub mod encode;
+pub mod heartbeat;
+pub mod http;
+pub mod parse;
+pub mod replay;
+pub mod time;
+
+pub use parse::{Event, ParseError, Parser};
+pub use time::Instant;

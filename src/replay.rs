@@ -1,0 +1,1 @@
+//! TODO-module: replay (being written).
