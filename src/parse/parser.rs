@@ -306,6 +306,55 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
     pub fn data_capacity(&self) -> usize {
         self.state.data_cap
     }
+
+    /// The next output of `input[*pos..]`, advancing `*pos`; the engine behind [`Feed::next`]
+    /// for callers (the client session) that keep the input and position themselves. They must
+    /// call [`Parser::release_input`] before `input` goes away if they stop before `None`.
+    pub(crate) fn next_output<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        pos: &mut usize,
+    ) -> Option<Result<Output<'a>, ParseError>> {
+        let Self { buf, state } = self;
+        let raw = match state.step(buf.as_mut(), input, pos)? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(e)),
+        };
+        let (ty, id, data) = match raw {
+            RawOutput::Retry(ms) => return Some(Ok(Output::Retry(ms))),
+            RawOutput::Comment(at) => {
+                return Some(Ok(Output::Comment(text(
+                    at.resolve((*buf).as_ref(), input),
+                ))));
+            }
+            RawOutput::Event { ty, id, data } => (ty, id, data),
+        };
+        // The common case, one data line whole in this input, is validated once and borrowed
+        // straight from the input (which does not borrow the parser).
+        let borrowed = match data {
+            Loc::Input(s, e) => str::from_utf8(&input[s..e]).ok(),
+            Loc::Buf(..) => None,
+        };
+        let data = match borrowed {
+            Some(d) => d,
+            None => match state.repair_data(buf.as_mut(), input, data) {
+                Ok(at) => text(at.resolve((*buf).as_ref(), input)),
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        let buf = (*buf).as_ref();
+        let event = Event {
+            event_type: text(ty.resolve(buf, input)),
+            data,
+            id: text(id.resolve(buf, input)),
+        };
+        Some(Ok(Output::Event(event)))
+    }
+
+    /// Copies what still borrows `input` into the buffer, so `input` may be dropped.
+    pub(crate) fn release_input(&mut self, input: &[u8]) {
+        self.state.spill(self.buf.as_mut(), input);
+    }
 }
 
 /// The outputs of one input; see [`Parser::feed`].
@@ -328,41 +377,7 @@ impl<'i, B: AsRef<[u8]> + AsMut<[u8]>> Feed<'_, 'i, B> {
     /// the next call continues with the stream.
     #[allow(clippy::should_implement_trait)] // Outputs borrow the feed: not an `Iterator`.
     pub fn next(&mut self) -> Option<Result<Output<'_>, ParseError>> {
-        let input = self.input;
-        let Parser { buf, state } = &mut *self.parser;
-        let raw = match state.step((*buf).as_mut(), input, &mut self.pos)? {
-            Ok(raw) => raw,
-            Err(e) => return Some(Err(e)),
-        };
-        let (ty, id, data) = match raw {
-            RawOutput::Retry(ms) => return Some(Ok(Output::Retry(ms))),
-            RawOutput::Comment(at) => {
-                return Some(Ok(Output::Comment(text(
-                    at.resolve((*buf).as_ref(), input),
-                ))));
-            }
-            RawOutput::Event { ty, id, data } => (ty, id, data),
-        };
-        // The common case, one data line whole in this input, is validated once and borrowed
-        // straight from the input (which does not borrow the parser).
-        let borrowed = match data {
-            Loc::Input(s, e) => str::from_utf8(&input[s..e]).ok(),
-            Loc::Buf(..) => None,
-        };
-        let data = match borrowed {
-            Some(d) => d,
-            None => match state.repair_data((*buf).as_mut(), input, data) {
-                Ok(at) => text(at.resolve((*buf).as_ref(), input)),
-                Err(e) => return Some(Err(e)),
-            },
-        };
-        let buf = (*buf).as_ref();
-        let event = Event {
-            event_type: text(ty.resolve(buf, input)),
-            data,
-            id: text(id.resolve(buf, input)),
-        };
-        Some(Ok(Output::Event(event)))
+        self.parser.next_output(self.input, &mut self.pos)
     }
 
     /// The bytes of this input the feed has not consumed yet.
@@ -374,8 +389,7 @@ impl<'i, B: AsRef<[u8]> + AsMut<[u8]>> Feed<'_, 'i, B> {
 impl<B: AsRef<[u8]> + AsMut<[u8]>> Drop for Feed<'_, '_, B> {
     fn drop(&mut self) {
         // Ranges of this input must not outlive it.
-        let Parser { buf, state } = &mut *self.parser;
-        state.spill(buf.as_mut(), self.input);
+        self.parser.release_input(self.input);
     }
 }
 
@@ -441,7 +455,7 @@ struct State {
     comment_at: usize,
     data_at: usize,
     data_cap: usize,
-    /// The last event ID string; `Loc::Buf` offsets point into an id slot.
+    /// The last event ID string, always in an id slot.
     committed: Loc,
     /// Set by an `id` line of the block being read; `None` means "same as committed".
     pending: Option<Loc>,
@@ -511,7 +525,7 @@ impl State {
                 return None;
             };
             let out = match token {
-                RawToken::Blank => self.dispatch(),
+                RawToken::Blank => self.dispatch(buf, input),
                 RawToken::Field {
                     field,
                     start,
@@ -536,7 +550,7 @@ impl State {
         }
     }
 
-    fn dispatch(&mut self) -> Option<Result<RawOutput, ParseError>> {
+    fn dispatch(&mut self, buf: &mut [u8], input: &[u8]) -> Option<Result<RawOutput, ParseError>> {
         let skipped = core::mem::replace(&mut self.skipping, false);
         let pending = self.pending.take();
         let ty = self.event_type;
@@ -545,9 +559,12 @@ impl State {
         if skipped {
             return None;
         }
-        // Spec: the last event ID string is set at dispatch, even when no event follows.
-        if let Some(id) = pending {
-            self.committed = id;
+        // Spec: the last event ID string is set at dispatch, even when no event follows. It
+        // outlives the input, so an id borrowed from the input is copied now (ids are short).
+        match pending {
+            Some(Loc::Input(s, e)) => self.committed = self.copy_id(buf, &input[s..e]),
+            Some(id) => self.committed = id,
+            None => {}
         }
         let data = match data {
             Span::None => return None,
@@ -848,9 +865,6 @@ impl State {
             buf[self.type_at..self.type_at + e - s].copy_from_slice(&input[s..e]);
             self.event_type = Span::Buf(e - s);
         }
-        if let Loc::Input(s, e) = self.committed {
-            self.committed = self.copy_id(buf, &input[s..e]);
-        }
         if let Some(Loc::Input(s, e)) = self.pending {
             self.pending = Some(self.copy_id(buf, &input[s..e]));
         }
@@ -875,12 +889,7 @@ impl State {
     }
 
     fn committed_id<'a>(&self, buf: &'a [u8]) -> &'a str {
-        match self.committed {
-            Loc::Buf(s, e) => text(&buf[s..e]),
-            // Only between a dispatch and the end of its feed, when `last_event_id` cannot be
-            // called because the feed borrows the parser.
-            Loc::Input(..) => "",
-        }
+        text(self.committed.resolve(buf, &[]))
     }
 
     /// An id slot used by neither the committed id, the pending id nor an id line in progress.
