@@ -111,6 +111,11 @@ pub trait ReplayLog {
 pub struct EventSeq(u64);
 
 impl EventSeq {
+    /// Wraps a sequence number, for example one read back from storage.
+    pub const fn new(seq: u64) -> Self {
+        Self(seq)
+    }
+
     /// The number itself.
     pub const fn get(self) -> u64 {
         self.0
