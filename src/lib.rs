@@ -16,5 +16,5 @@ pub mod parse;
 pub mod replay;
 pub mod time;
 
-pub use parse::{Event, ParseError, Parser};
+pub use parse::{Event, Output, ParseError, Parser};
 pub use time::Instant;

@@ -187,7 +187,9 @@ impl StdOrigin {
     /// The `std::time::Instant` of `t`, for sleeping until a machine's deadline.
     pub fn to_std(&self, t: Instant) -> std::time::Instant {
         let d = Duration::from_millis(t.as_millis());
-        self.0.checked_add(d).unwrap_or(self.0 + Duration::from_secs(86_400 * 365 * 100))
+        self.0
+            .checked_add(d)
+            .unwrap_or(self.0 + Duration::from_secs(86_400 * 365 * 100))
     }
 }
 
@@ -213,7 +215,10 @@ mod tests {
     #[test]
     fn arithmetic_saturates() {
         assert_eq!(Instant::MAX + Duration::from_millis(1), Instant::MAX);
-        assert_eq!(Instant::ZERO.saturating_sub(Duration::from_secs(1)), Instant::ZERO);
+        assert_eq!(
+            Instant::ZERO.saturating_sub(Duration::from_secs(1)),
+            Instant::ZERO
+        );
         assert_eq!(Instant::ZERO + Duration::MAX, Instant::MAX);
         assert_eq!(Instant::from_secs(u64::MAX), Instant::MAX);
     }
@@ -222,7 +227,10 @@ mod tests {
     fn monotonic_clamps_backwards_time() {
         let mut m = Monotonic::new(Instant::from_millis(10));
         assert_eq!(m.observe(Instant::ZERO), Instant::from_millis(10));
-        assert_eq!(m.observe(Instant::from_millis(11)), Instant::from_millis(11));
+        assert_eq!(
+            m.observe(Instant::from_millis(11)),
+            Instant::from_millis(11)
+        );
         assert_eq!(m.last(), Instant::from_millis(11));
     }
 }

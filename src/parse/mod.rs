@@ -1,8 +1,24 @@
-//! text/event-stream decoding (being written).
+//! `text/event-stream` decoding, exactly as WHATWG HTML §9.2.6 "Interpreting an event stream".
+//!
+//! Two layers:
+//!
+//! - [`Tokenizer`] splits lines (LF, CR, CRLF, also across input boundaries), strips one leading
+//!   BOM and hands out field fragments in constant memory. Use it to consume events larger than
+//!   any buffer, piece by piece.
+//! - [`Parser`] assembles fragments into [`Event`]s in a buffer fixed at construction. A field
+//!   that lies whole in the current input is borrowed from it, not copied. An event larger than
+//!   the buffer is skipped up to the next blank line and reported as a [`ParseError`]; parsing
+//!   continues in sync.
+//!
+//! Where the crate adds to the spec: the opt-in [`Parser::finish`] dispatches an unterminated last
+//! event (the spec discards it), and comments are offered as [`Output::Comment`] (the spec
+//! ignores them) so the keep-alive announcement can be read.
 
-/// Placeholder.
-pub struct Parser;
-/// Placeholder.
-pub struct Event;
-/// Placeholder.
-pub struct ParseError;
+mod error;
+mod parser;
+mod text;
+mod tokenizer;
+
+pub use error::ParseError;
+pub use parser::{BufferTooSmall, DEFAULT_CAPACITY, Event, Feed, Limits, Output, Parser};
+pub use tokenizer::{Field, Fragment, Token, Tokenizer, Tokens};

@@ -1,0 +1,145 @@
+//! Reads a `text/event-stream` from stdin (or a file) and prints one JSON object per line.
+//!
+//! ```text
+//! sse_dump [--chunk N] [FILE]
+//! curl -N https://example.com/events | cargo run --example sse_dump
+//! ```
+//!
+//! Each dispatched event prints `{"type":..,"data":..,"id":..}` (`id` is the last event ID in
+//! effect, `""` if none); each accepted `retry` prints `{"retry":N}`. Skipped events are reported
+//! on stderr. `--chunk N` feeds the parser N bytes at a time, to see that splitting never changes
+//! the output.
+
+use std::io::{self, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use sansse::parse::{Limits, Output, Parser};
+
+/// Buffer for one event: generous, since this is a debugging tool on a desktop.
+const CAPACITY: usize = 4 << 20;
+const LIMITS: Limits = Limits {
+    max_id_len: 64 << 10,
+    max_event_type_len: 64 << 10,
+    max_comment_len: 64,
+};
+
+fn main() -> ExitCode {
+    let mut chunk = None;
+    let mut path = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--chunk" => match args.next().and_then(|n| n.parse::<usize>().ok()) {
+                Some(n) if n > 0 => chunk = Some(n),
+                _ => return usage("--chunk takes a positive number"),
+            },
+            "-h" | "--help" => return usage(""),
+            _ if path.is_none() && !arg.starts_with("--") => path = Some(arg),
+            _ => return usage(&format!("unexpected argument {arg:?}")),
+        }
+    }
+    let stdout = io::stdout().lock();
+    let result = match path {
+        Some(path) => match std::fs::File::open(&path) {
+            Ok(file) => dump(file, stdout, chunk),
+            Err(e) => Err(io::Error::new(e.kind(), format!("{path}: {e}"))),
+        },
+        None => dump(io::stdin().lock(), stdout, chunk),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sse_dump: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage(problem: &str) -> ExitCode {
+    if !problem.is_empty() {
+        eprintln!("sse_dump: {problem}");
+    }
+    eprintln!("usage: sse_dump [--chunk N] [FILE]");
+    if problem.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+/// Parses everything `input` yields and writes one JSON line per event or retry to `out`.
+///
+/// With `chunk`, the parser sees at most that many bytes per call, whatever the reads return.
+pub(crate) fn dump(mut input: impl Read, out: impl Write, chunk: Option<usize>) -> io::Result<()> {
+    let mut out = BufWriter::new(out);
+    let mut parser = Parser::with_limits(vec![0u8; CAPACITY], LIMITS).map_err(io::Error::other)?;
+    let mut read_buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match input.read(&mut read_buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        for piece in read_buf[..n].chunks(chunk.unwrap_or(n)) {
+            let mut feed = parser.feed(piece);
+            while let Some(output) = feed.next() {
+                write_output(&mut out, output)?;
+            }
+        }
+        // Show events as they arrive when following a live stream.
+        out.flush()?;
+    }
+    out.flush()
+}
+
+/// Writes one parser output as a JSON line; errors go to stderr, comments nowhere.
+pub(crate) fn write_output(
+    out: &mut impl Write,
+    output: Result<Output<'_>, sansse::ParseError>,
+) -> io::Result<()> {
+    match output {
+        Ok(Output::Event(event)) => {
+            out.write_all(b"{\"type\":")?;
+            write_json_str(out, event.event_type())?;
+            out.write_all(b",\"data\":")?;
+            write_json_str(out, event.data())?;
+            out.write_all(b",\"id\":")?;
+            write_json_str(out, event.id())?;
+            out.write_all(b"}\n")
+        }
+        Ok(Output::Retry(ms)) => writeln!(out, "{{\"retry\":{ms}}}"),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            eprintln!("sse_dump: {e}");
+            Ok(())
+        }
+    }
+}
+
+/// Writes `s` as a JSON string: quotes, backslashes and control characters escaped.
+pub(crate) fn write_json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
+    out.write_all(b"\"")?;
+    let mut plain = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1F => b"",
+            _ => continue,
+        };
+        out.write_all(&s.as_bytes()[plain..i])?;
+        if escape.is_empty() {
+            write!(out, "\\u{b:04x}")?;
+        } else {
+            out.write_all(escape)?;
+        }
+        plain = i + 1;
+    }
+    out.write_all(&s.as_bytes()[plain..])?;
+    out.write_all(b"\"")
+}

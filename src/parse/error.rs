@@ -1,0 +1,45 @@
+//! Errors the parser reports while it keeps going.
+
+use core::fmt;
+
+/// Why the parser skipped an event.
+///
+/// Every variant means the same recovery: the event block being read is dropped, fields up to the
+/// next blank line are ignored (a `retry` line in it still counts, as the spec applies it
+/// at once), its `id` is not committed, and parsing continues in sync with the stream.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The event's data (every `data` line plus one line feed each, decoded) exceeds the buffer.
+    EventTooLarge {
+        /// The data capacity in bytes.
+        capacity: usize,
+    },
+    /// An `id` value, decoded, is longer than the configured maximum.
+    IdTooLong {
+        /// The maximum id length in bytes.
+        max: usize,
+    },
+    /// An `event` value, decoded, is longer than the configured maximum.
+    EventTypeTooLong {
+        /// The maximum event type length in bytes.
+        max: usize,
+    },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EventTooLarge { capacity } => {
+                write!(f, "event data exceeds {capacity} bytes; event skipped")
+            }
+            Self::IdTooLong { max } => write!(f, "event id exceeds {max} bytes; event skipped"),
+            Self::EventTypeTooLong { max } => {
+                write!(f, "event type exceeds {max} bytes; event skipped")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ParseError {}

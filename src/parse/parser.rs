@@ -1,0 +1,940 @@
+//! The event assembler: whole events from the tokenizer's fragments, in bounded memory.
+//!
+//! One buffer, fixed at construction, is cut into regions:
+//!
+//! ```text
+//! [ id slot 0 | id slot 1 | id slot 2 | event type | comment (+3) | data ............ ]
+//! ```
+//!
+//! Three id slots are enough for the ids that must outlive an input at once: the committed last
+//! event ID, the pending one set by an `id` line of the event being read (committed only when the
+//! event is dispatched, so an id from an event cut off by a disconnect is never committed), and an
+//! `id` line still arriving in pieces (kept apart because a NUL in its last piece means the whole
+//! line is ignored).
+//!
+//! Zero-copy: a field that lies whole in the current input is recorded as a range of that input
+//! and borrowed by the event handed out. Only what must outlive the input is copied ("spilled")
+//! into the buffer when the input is exhausted or the [`Feed`] is dropped.
+//!
+//! Every limit is checked against the logical (decoded) length of a field, never against where
+//! the input happened to be split, so chunking cannot change which events are delivered.
+
+use core::str;
+
+use memchr::memchr;
+
+use super::error::ParseError;
+use super::text::{fitting_prefix, lossy_copy, lossy_in_place, lossy_len};
+use super::tokenizer::{Field, RawToken, Tokenizer};
+
+/// The default buffer size of [`Parser::new`] when the type is written `Parser` alone.
+pub const DEFAULT_CAPACITY: usize = 4096;
+
+/// Room after the comment region so the last character before the cut is seen whole and
+/// truncation does not depend on chunking.
+const COMMENT_LOOKAHEAD: usize = 3;
+
+/// How the parser's buffer is divided.
+///
+/// The data region gets whatever the other limits leave. Build one with [`Limits::for_capacity`]
+/// and adjust fields, then pass it to [`Parser::with_limits`].
+///
+/// # Examples
+///
+/// ```
+/// use sansse::parse::Limits;
+///
+/// let limits = Limits { max_id_len: 128, ..Limits::for_capacity(8192) };
+/// assert_eq!(limits.reserved(), 3 * 128 + 32 + 64 + 3);
+/// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub struct Limits {
+    /// The longest `id` value accepted, in decoded bytes. Longer ids skip their event with
+    /// [`ParseError::IdTooLong`].
+    pub max_id_len: usize,
+    /// The longest `event` value accepted, in decoded bytes. Longer types skip their event with
+    /// [`ParseError::EventTypeTooLong`].
+    pub max_event_type_len: usize,
+    /// Comments longer than this (decoded) are delivered cut to this length, at a character
+    /// boundary. Comments carry no data; this only bounds what is offered for inspection.
+    pub max_comment_len: usize,
+}
+
+impl Limits {
+    /// Limits scaled to a buffer of `capacity` bytes: ids up to 64 bytes, event types up to 32,
+    /// comments up to 64, each smaller for buffers under 512 bytes.
+    pub const fn for_capacity(capacity: usize) -> Self {
+        Self {
+            max_id_len: min(64, capacity / 8),
+            max_event_type_len: min(32, capacity / 16),
+            max_comment_len: min(64, capacity / 16),
+        }
+    }
+
+    /// Bytes of the buffer these limits take before the data region.
+    pub const fn reserved(&self) -> usize {
+        3 * self.max_id_len + self.max_event_type_len + self.comment_region()
+    }
+
+    /// The comment region keeps a few bytes past the limit so the character at the cut is seen
+    /// whole and truncation does not depend on chunking.
+    const fn comment_region(&self) -> usize {
+        if self.max_comment_len == 0 {
+            0
+        } else {
+            self.max_comment_len + COMMENT_LOOKAHEAD
+        }
+    }
+}
+
+/// The buffer given to [`Parser::with_limits`] cannot hold the reserved regions.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct BufferTooSmall {
+    /// The smallest buffer these limits need.
+    pub needed: usize,
+}
+
+impl core::fmt::Display for BufferTooSmall {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "parser buffer too small: limits need {} bytes",
+            self.needed
+        )
+    }
+}
+
+impl core::error::Error for BufferTooSmall {}
+
+/// A dispatched event, borrowed from the input or from the parser's buffer.
+///
+/// All text is valid UTF-8: invalid sequences in the stream read as U+FFFD.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub struct Event<'a> {
+    event_type: &'a str,
+    data: &'a str,
+    id: &'a str,
+}
+
+impl<'a> Event<'a> {
+    /// Creates an event; an empty `event_type` means `message`. Mostly useful in tests.
+    pub const fn new(event_type: &'a str, data: &'a str, id: &'a str) -> Self {
+        Self {
+            event_type,
+            data,
+            id,
+        }
+    }
+
+    /// The event type: the last `event` value of the block, or `message` when there was none.
+    pub fn event_type(&self) -> &'a str {
+        if self.event_type.is_empty() {
+            "message"
+        } else {
+            self.event_type
+        }
+    }
+
+    /// Whether the block set an event type (an `event` line with a non-empty value).
+    pub fn has_event_type(&self) -> bool {
+        !self.event_type.is_empty()
+    }
+
+    /// The data: every `data` value of the block joined by line feeds.
+    pub fn data(&self) -> &'a str {
+        self.data
+    }
+
+    /// The last event ID in effect when the event was dispatched (`""` if none): the `id` of this
+    /// block, or of an earlier one.
+    pub fn id(&self) -> &'a str {
+        self.id
+    }
+}
+
+/// Something the parser found, in stream order.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[non_exhaustive]
+pub enum Output<'a> {
+    /// A complete event was dispatched.
+    Event(Event<'a>),
+    /// A valid `retry` field set the reconnection time to this many milliseconds (saturating at
+    /// `u64::MAX`). The spec applies it at once, even inside an event that is later dropped.
+    Retry(u64),
+    /// A comment line, without the leading colon and one optional space. The spec ignores
+    /// comments; they are offered for keep-alive handling.
+    Comment(&'a str),
+}
+
+/// An incremental, bounded, zero-copy `text/event-stream` parser.
+///
+/// `B` is the buffer: an array (`Parser::<[u8; 1024]>::new()`) or a lent slice
+/// (`Parser::with_buffer(&mut storage[..])`). Memory never grows with the input.
+///
+/// # Examples
+///
+/// ```
+/// use sansse::parse::{Output, Parser};
+///
+/// let mut parser = Parser::<[u8; 1024]>::new();
+/// let mut seen = Vec::new();
+/// for chunk in [&b"id: 7\nevent: greet\ndata: hel"[..], b"lo\r\n\r\nretry: 500\n"] {
+///     let mut feed = parser.feed(chunk);
+///     while let Some(out) = feed.next() {
+///         match out {
+///             Ok(Output::Event(e)) => seen.push(format!("{} {} {}", e.event_type(), e.id(), e.data())),
+///             Ok(Output::Retry(ms)) => seen.push(format!("retry {ms}")),
+///             Ok(_) => {}
+///             Err(e) => seen.push(format!("error {e}")),
+///         }
+///     }
+/// }
+/// assert_eq!(seen, ["greet 7 hello", "retry 500"]);
+/// assert_eq!(parser.last_event_id(), "7");
+/// ```
+#[derive(Clone, Debug)]
+pub struct Parser<B = [u8; DEFAULT_CAPACITY]> {
+    buf: B,
+    state: State,
+}
+
+impl<const N: usize> Parser<[u8; N]> {
+    /// Creates a parser that owns an `N`-byte buffer, with [`Limits::for_capacity`]`(N)`.
+    pub const fn new() -> Self {
+        Self {
+            buf: [0; N],
+            state: State::new(Limits::for_capacity(N), N),
+        }
+    }
+}
+
+impl<const N: usize> Default for Parser<[u8; N]> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
+    /// Creates a parser over a buffer the caller provides, with [`Limits::for_capacity`].
+    pub fn with_buffer(buf: B) -> Self {
+        let len = buf.as_ref().len();
+        Self {
+            buf,
+            state: State::new(Limits::for_capacity(len), len),
+        }
+    }
+
+    /// Creates a parser with explicit limits.
+    ///
+    /// # Errors
+    ///
+    /// [`BufferTooSmall`] when the buffer cannot hold the regions the limits reserve.
+    pub fn with_limits(buf: B, limits: Limits) -> Result<Self, BufferTooSmall> {
+        let len = buf.as_ref().len();
+        if limits.reserved() > len {
+            return Err(BufferTooSmall {
+                needed: limits.reserved(),
+            });
+        }
+        Ok(Self {
+            buf,
+            state: State::new(limits, len),
+        })
+    }
+
+    /// Starts parsing `input`, the next bytes of the stream.
+    ///
+    /// Drain the returned [`Feed`] with [`Feed::next`] until it returns `None`: only then is the
+    /// whole input consumed. Dropping it earlier is allowed; the bytes it did not reach
+    /// ([`Feed::remaining`]) must then be fed again.
+    pub fn feed<'p, 'i>(&'p mut self, input: &'i [u8]) -> Feed<'p, 'i, B> {
+        Feed {
+            parser: self,
+            input,
+            pos: 0,
+        }
+    }
+
+    /// Ends the stream as if it had ended with a blank line, so a final unterminated event is
+    /// dispatched. Drain the returned [`Feed`] as usual.
+    ///
+    /// The spec says to discard such an event: use this only for one-shot bodies (a file, a
+    /// finished HTTP response) where you know the peer meant it. For a live stream that broke,
+    /// call [`Parser::reset`] instead.
+    pub fn finish(&mut self) -> Feed<'_, 'static, B> {
+        self.state.tokenizer.clear_pending_cr();
+        let eol: &'static [u8] = if self.state.tokenizer.at_line_start() {
+            b"\n"
+        } else {
+            b"\n\n"
+        };
+        self.feed(eol)
+    }
+
+    /// Starts a new stream (after a reconnect): drops any partial line and event, and checks for
+    /// a BOM again. The last event ID is kept, as the spec keeps it across reconnections.
+    pub fn reset(&mut self) {
+        self.state.reset();
+    }
+
+    /// Sets the last event ID, for example one persisted before a restart.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::IdTooLong`] when `id` is longer than [`Limits::max_id_len`].
+    pub fn set_last_event_id(&mut self, id: &str) -> Result<(), ParseError> {
+        self.state.set_last_event_id(self.buf.as_mut(), id)
+    }
+
+    /// The last event ID: the `id` of the last dispatched event block that had one, `""` if none.
+    ///
+    /// This is the value to send as `Last-Event-ID` when reconnecting.
+    pub fn last_event_id(&self) -> &str {
+        self.state.committed_id(self.buf.as_ref())
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.state.limits
+    }
+
+    /// The largest event data accepted, counting one line feed per `data` line.
+    pub fn data_capacity(&self) -> usize {
+        self.state.data_cap
+    }
+
+    /// The next output of `input[*pos..]`, advancing `*pos`; the engine behind [`Feed::next`]
+    /// for callers (the client session) that keep the input and position themselves. They must
+    /// call [`Parser::release_input`] before `input` goes away if they stop before `None`.
+    pub(crate) fn next_output<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        pos: &mut usize,
+    ) -> Option<Result<Output<'a>, ParseError>> {
+        let Self { buf, state } = self;
+        let raw = match state.step(buf.as_mut(), input, pos)? {
+            Ok(raw) => raw,
+            Err(e) => return Some(Err(e)),
+        };
+        let (ty, id, data) = match raw {
+            RawOutput::Retry(ms) => return Some(Ok(Output::Retry(ms))),
+            RawOutput::Comment(at) => {
+                return Some(Ok(Output::Comment(text(
+                    at.resolve((*buf).as_ref(), input),
+                ))));
+            }
+            RawOutput::Event { ty, id, data } => (ty, id, data),
+        };
+        // The common case, one data line whole in this input, is validated once and borrowed
+        // straight from the input (which does not borrow the parser).
+        let borrowed = match data {
+            Loc::Input(s, e) => str::from_utf8(&input[s..e]).ok(),
+            Loc::Buf(..) => None,
+        };
+        let data = match borrowed {
+            Some(d) => d,
+            None => match state.repair_data(buf.as_mut(), input, data) {
+                Ok(at) => text(at.resolve((*buf).as_ref(), input)),
+                Err(e) => return Some(Err(e)),
+            },
+        };
+        let buf = (*buf).as_ref();
+        let event = Event {
+            event_type: text(ty.resolve(buf, input)),
+            data,
+            id: text(id.resolve(buf, input)),
+        };
+        Some(Ok(Output::Event(event)))
+    }
+
+    /// Copies what still borrows `input` into the buffer, so `input` may be dropped.
+    pub(crate) fn release_input(&mut self, input: &[u8]) {
+        self.state.spill(self.buf.as_mut(), input);
+    }
+}
+
+/// The outputs of one input; see [`Parser::feed`].
+///
+/// It is a lending iterator: each output borrows the feed, so take what you need from it before
+/// calling [`Feed::next`] again.
+#[derive(Debug)]
+pub struct Feed<'p, 'i, B: AsRef<[u8]> + AsMut<[u8]>> {
+    parser: &'p mut Parser<B>,
+    input: &'i [u8],
+    pos: usize,
+}
+
+impl<'i, B: AsRef<[u8]> + AsMut<[u8]>> Feed<'_, 'i, B> {
+    /// The next output, `None` once the input is consumed.
+    ///
+    /// # Errors
+    ///
+    /// A [`ParseError`] reports an event that was skipped; the parser has already recovered and
+    /// the next call continues with the stream.
+    #[allow(clippy::should_implement_trait)] // Outputs borrow the feed: not an `Iterator`.
+    pub fn next(&mut self) -> Option<Result<Output<'_>, ParseError>> {
+        self.parser.next_output(self.input, &mut self.pos)
+    }
+
+    /// The bytes of this input the feed has not consumed yet.
+    pub fn remaining(&self) -> &'i [u8] {
+        &self.input[self.pos..]
+    }
+}
+
+impl<B: AsRef<[u8]> + AsMut<[u8]>> Drop for Feed<'_, '_, B> {
+    fn drop(&mut self) {
+        // Ranges of this input must not outlive it.
+        self.parser.release_input(self.input);
+    }
+}
+
+/// Bytes already checked to be UTF-8; the fallback is unreachable.
+fn text(bytes: &[u8]) -> &str {
+    str::from_utf8(bytes).unwrap_or_default()
+}
+
+const fn min(a: usize, b: usize) -> usize {
+    if a < b { a } else { b }
+}
+
+/// Where a piece of text lies: in the current input or in the parser's buffer.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Loc {
+    Input(usize, usize),
+    Buf(usize, usize),
+}
+
+impl Loc {
+    const EMPTY: Self = Self::Buf(0, 0);
+
+    fn resolve<'a>(self, buf: &'a [u8], input: &'a [u8]) -> &'a [u8] {
+        match self {
+            Self::Input(s, e) => &input[s..e],
+            Self::Buf(s, e) => &buf[s..e],
+        }
+    }
+}
+
+/// What `step` found, located but not yet borrowed.
+#[derive(Clone, Copy, Debug)]
+enum RawOutput {
+    Event { ty: Loc, id: Loc, data: Loc },
+    Retry(u64),
+    Comment(Loc),
+}
+
+/// A value being assembled: nothing yet, a range of the current input, or `len` bytes at the
+/// start of its region. `too_long` marks a value already past its limit.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Span {
+    None,
+    Input(usize, usize),
+    Buf(usize),
+}
+
+/// An `id` line arriving in pieces, written raw into an id slot.
+#[derive(Clone, Copy, Debug)]
+struct IdLine {
+    slot: usize,
+    len: usize,
+    nul: bool,
+    too_long: bool,
+}
+
+#[derive(Clone, Debug)]
+struct State {
+    tokenizer: Tokenizer,
+    limits: Limits,
+    /// Start of the type, comment and data regions.
+    type_at: usize,
+    comment_at: usize,
+    data_at: usize,
+    data_cap: usize,
+    /// The last event ID string, always in an id slot.
+    committed: Loc,
+    /// Set by an `id` line of the block being read; `None` means "same as committed".
+    pending: Option<Loc>,
+    id_line: Option<IdLine>,
+    event_type: Span,
+    type_too_long: bool,
+    data: Span,
+    /// Raw comment bytes kept so far (at most the comment region).
+    comment_len: usize,
+    /// Digits of a `retry` line so far; `None` once a non-digit was seen.
+    retry: Option<u64>,
+    retry_digits: bool,
+    /// The block overflowed a limit: ignore it up to the next blank line.
+    skipping: bool,
+}
+
+impl State {
+    const fn new(limits: Limits, capacity: usize) -> Self {
+        let type_at = 3 * limits.max_id_len;
+        let comment_at = type_at + limits.max_event_type_len;
+        let data_at = comment_at + limits.comment_region();
+        let data_at = min(data_at, capacity);
+        Self {
+            tokenizer: Tokenizer::new(),
+            limits,
+            type_at,
+            comment_at,
+            data_at,
+            data_cap: capacity - data_at,
+            committed: Loc::EMPTY,
+            pending: None,
+            id_line: None,
+            event_type: Span::None,
+            type_too_long: false,
+            data: Span::None,
+            comment_len: 0,
+            retry: Some(0),
+            retry_digits: false,
+            skipping: false,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.tokenizer.reset();
+        self.pending = None;
+        self.id_line = None;
+        self.clear_event();
+        self.skipping = false;
+    }
+
+    fn clear_event(&mut self) {
+        self.event_type = Span::None;
+        self.type_too_long = false;
+        self.data = Span::None;
+    }
+
+    /// Consumes tokens until one yields an output; spills at the end of the input.
+    fn step(
+        &mut self,
+        buf: &mut [u8],
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        loop {
+            let Some(token) = self.tokenizer.next_raw(input, pos) else {
+                self.spill(buf, input);
+                return None;
+            };
+            let out = match token {
+                RawToken::Blank => self.dispatch(buf, input),
+                RawToken::Field {
+                    field,
+                    start,
+                    end,
+                    first,
+                    last,
+                } => {
+                    let value = &input[start..end];
+                    match field {
+                        Field::Data => self.on_data(buf, input, start, end, first, last),
+                        Field::Event => self.on_event_type(buf, value, start, end, first, last),
+                        Field::Id => self.on_id(buf, value, start, end, first, last),
+                        Field::Retry => self.on_retry(value, first, last),
+                        Field::Comment => self.on_comment(buf, value, start, end, first, last),
+                        Field::Unknown => None,
+                    }
+                }
+            };
+            if out.is_some() {
+                return out;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, buf: &mut [u8], input: &[u8]) -> Option<Result<RawOutput, ParseError>> {
+        let skipped = core::mem::replace(&mut self.skipping, false);
+        let pending = self.pending.take();
+        let ty = self.event_type;
+        let data = self.data;
+        self.clear_event();
+        if skipped {
+            return None;
+        }
+        // Spec: the last event ID string is set at dispatch, even when no event follows. It
+        // outlives the input, so an id borrowed from the input is copied now (ids are short).
+        match pending {
+            Some(Loc::Input(s, e)) => self.committed = self.copy_id(buf, &input[s..e]),
+            Some(id) => self.committed = id,
+            None => {}
+        }
+        let data = match data {
+            Span::None => return None,
+            Span::Input(s, e) => Loc::Input(s, e),
+            // Every buffered data line ends with LF; the spec strips the final one.
+            Span::Buf(len) => Loc::Buf(self.data_at, self.data_at + len - 1),
+        };
+        let ty = match ty {
+            Span::None => Loc::EMPTY,
+            Span::Input(s, e) => Loc::Input(s, e),
+            Span::Buf(len) => Loc::Buf(self.type_at, self.type_at + len),
+        };
+        Some(Ok(RawOutput::Event {
+            ty,
+            id: self.committed,
+            data,
+        }))
+    }
+
+    fn skip(&mut self, error: ParseError) -> Option<Result<RawOutput, ParseError>> {
+        self.skipping = true;
+        self.clear_event();
+        self.id_line = None;
+        Some(Err(error))
+    }
+
+    fn too_large(&mut self) -> Option<Result<RawOutput, ParseError>> {
+        self.skip(ParseError::EventTooLarge {
+            capacity: self.data_cap,
+        })
+    }
+
+    fn on_data(
+        &mut self,
+        buf: &mut [u8],
+        input: &[u8],
+        start: usize,
+        end: usize,
+        first: bool,
+        last: bool,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        if self.skipping {
+            return None;
+        }
+        if first && last && self.data == Span::None {
+            // The limit counts the line feed the spec appends, so it does not depend on whether
+            // the line stays borrowed or is later buffered.
+            if end - start >= self.data_cap {
+                return self.too_large();
+            }
+            self.data = Span::Input(start, end);
+            return None;
+        }
+        let region = &mut buf[self.data_at..];
+        let mut len = match self.data {
+            Span::None => 0,
+            Span::Buf(len) => len,
+            Span::Input(s, e) => {
+                region[..e - s].copy_from_slice(&input[s..e]);
+                region[e - s] = b'\n';
+                e - s + 1
+            }
+        };
+        let value = &input[start..end];
+        if len + value.len() > region.len() {
+            return self.too_large();
+        }
+        region[len..len + value.len()].copy_from_slice(value);
+        len += value.len();
+        if last {
+            if len == region.len() {
+                return self.too_large();
+            }
+            region[len] = b'\n';
+            len += 1;
+        }
+        self.data = Span::Buf(len);
+        None
+    }
+
+    fn on_event_type(
+        &mut self,
+        buf: &mut [u8],
+        value: &[u8],
+        start: usize,
+        end: usize,
+        first: bool,
+        last: bool,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        if self.skipping {
+            return None;
+        }
+        let max = self.limits.max_event_type_len;
+        let region = &mut buf[self.type_at..self.type_at + max];
+        if first && last {
+            self.event_type = match place_text(value, region) {
+                Placed::Borrow if value.len() <= max => Span::Input(start, end),
+                Placed::Copied(n) => Span::Buf(n),
+                Placed::Borrow | Placed::TooLong => {
+                    return self.skip(ParseError::EventTypeTooLong { max });
+                }
+            };
+            return None;
+        }
+        let mut len = match self.event_type {
+            Span::Buf(len) if !first => len,
+            _ => {
+                self.type_too_long = false;
+                0
+            }
+        };
+        if len + value.len() > max {
+            self.type_too_long = true;
+        } else {
+            region[len..len + value.len()].copy_from_slice(value);
+            len += value.len();
+        }
+        self.event_type = Span::Buf(len);
+        if !last {
+            return None;
+        }
+        match repair_in_place(region, len) {
+            Some(n) if !self.type_too_long => {
+                self.event_type = Span::Buf(n);
+                None
+            }
+            _ => self.skip(ParseError::EventTypeTooLong { max }),
+        }
+    }
+
+    fn on_id(
+        &mut self,
+        buf: &mut [u8],
+        value: &[u8],
+        start: usize,
+        end: usize,
+        first: bool,
+        last: bool,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        if self.skipping {
+            return None;
+        }
+        let max = self.limits.max_id_len;
+        if first && last {
+            // Spec: an id containing NUL is ignored, so it is no error even when too long.
+            if memchr(0, value).is_some() {
+                return None;
+            }
+            let slot = self.free_slot();
+            let at = slot * max;
+            self.pending = Some(match place_text(value, &mut buf[at..at + max]) {
+                Placed::Borrow if value.len() <= max => Loc::Input(start, end),
+                Placed::Copied(n) => Loc::Buf(at, at + n),
+                Placed::Borrow | Placed::TooLong => {
+                    return self.skip(ParseError::IdTooLong { max });
+                }
+            });
+            return None;
+        }
+        let mut line = match self.id_line {
+            Some(line) if !first => line,
+            _ => IdLine {
+                slot: self.free_slot(),
+                len: 0,
+                nul: false,
+                too_long: false,
+            },
+        };
+        line.nul |= memchr(0, value).is_some();
+        if line.len + value.len() > max {
+            line.too_long = true;
+        } else if !line.too_long {
+            let at = line.slot * max + line.len;
+            buf[at..at + value.len()].copy_from_slice(value);
+            line.len += value.len();
+        }
+        if !last {
+            self.id_line = Some(line);
+            return None;
+        }
+        self.id_line = None;
+        if line.nul {
+            return None;
+        }
+        let at = line.slot * max;
+        match repair_in_place(&mut buf[at..at + max], line.len) {
+            Some(n) if !line.too_long => {
+                self.pending = Some(Loc::Buf(at, at + n));
+                None
+            }
+            _ => self.skip(ParseError::IdTooLong { max }),
+        }
+    }
+
+    fn on_retry(
+        &mut self,
+        value: &[u8],
+        first: bool,
+        last: bool,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        if first {
+            self.retry = Some(0);
+            self.retry_digits = false;
+        }
+        for &b in value {
+            self.retry = match self.retry {
+                Some(ms) if b.is_ascii_digit() => {
+                    Some(ms.saturating_mul(10).saturating_add(u64::from(b - b'0')))
+                }
+                _ => None,
+            };
+        }
+        self.retry_digits |= !value.is_empty();
+        if !last || !self.retry_digits {
+            return None;
+        }
+        // Spec: only a value of ASCII digits sets the reconnection time; anything else is ignored.
+        self.retry.map(|ms| Ok(RawOutput::Retry(ms)))
+    }
+
+    fn on_comment(
+        &mut self,
+        buf: &mut [u8],
+        value: &[u8],
+        start: usize,
+        end: usize,
+        first: bool,
+        last: bool,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        let max = self.limits.max_comment_len;
+        let region = &mut buf[self.comment_at..self.comment_at + self.limits.comment_region()];
+        if first && last {
+            if value.len() <= max && str::from_utf8(value).is_ok() {
+                return Some(Ok(RawOutput::Comment(Loc::Input(start, end))));
+            }
+            let keep = fitting_prefix(value, max);
+            let n = lossy_copy(&value[..keep], region);
+            return Some(Ok(RawOutput::Comment(Loc::Buf(
+                self.comment_at,
+                self.comment_at + n,
+            ))));
+        }
+        if first {
+            self.comment_len = 0;
+        }
+        let room = region.len() - self.comment_len;
+        let take = value.len().min(room);
+        region[self.comment_len..self.comment_len + take].copy_from_slice(&value[..take]);
+        self.comment_len += take;
+        if !last {
+            return None;
+        }
+        let keep = fitting_prefix(&region[..self.comment_len], max);
+        let n = lossy_in_place(region, keep);
+        Some(Ok(RawOutput::Comment(Loc::Buf(
+            self.comment_at,
+            self.comment_at + n,
+        ))))
+    }
+
+    /// Makes buffered or invalid data valid UTF-8 in the buffer, or reports it too large.
+    fn repair_data(&mut self, buf: &mut [u8], input: &[u8], data: Loc) -> Result<Loc, ParseError> {
+        let region = &mut buf[self.data_at..];
+        let n = match data {
+            Loc::Input(s, e) => {
+                let value = &input[s..e];
+                // The spec's data buffer holds the line feed too, hence the `+ 1`.
+                if lossy_len(value) + 1 > region.len() {
+                    return Err(ParseError::EventTooLarge {
+                        capacity: self.data_cap,
+                    });
+                }
+                lossy_copy(value, region)
+            }
+            Loc::Buf(s, e) => {
+                // Buffered data still has its final line feed at `e`; keep it in the check.
+                let len = e - s + 1;
+                let Some(n) = repair_in_place(region, len) else {
+                    return Err(ParseError::EventTooLarge {
+                        capacity: self.data_cap,
+                    });
+                };
+                n - 1
+            }
+        };
+        Ok(Loc::Buf(self.data_at, self.data_at + n))
+    }
+
+    /// Copies every range of `input` that must outlive it into the buffer.
+    fn spill(&mut self, buf: &mut [u8], input: &[u8]) {
+        if let Span::Input(s, e) = self.data {
+            let region = &mut buf[self.data_at..];
+            region[..e - s].copy_from_slice(&input[s..e]);
+            region[e - s] = b'\n';
+            self.data = Span::Buf(e - s + 1);
+        }
+        if let Span::Input(s, e) = self.event_type {
+            buf[self.type_at..self.type_at + e - s].copy_from_slice(&input[s..e]);
+            self.event_type = Span::Buf(e - s);
+        }
+        if let Some(Loc::Input(s, e)) = self.pending {
+            self.pending = Some(self.copy_id(buf, &input[s..e]));
+        }
+    }
+
+    /// Copies an id (known to fit and be valid) into a free slot.
+    fn copy_id(&self, buf: &mut [u8], id: &[u8]) -> Loc {
+        let at = self.free_slot() * self.limits.max_id_len;
+        buf[at..at + id.len()].copy_from_slice(id);
+        Loc::Buf(at, at + id.len())
+    }
+
+    fn set_last_event_id(&mut self, buf: &mut [u8], id: &str) -> Result<(), ParseError> {
+        let max = self.limits.max_id_len;
+        if id.len() > max {
+            return Err(ParseError::IdTooLong { max });
+        }
+        // The pending id, if any, wins at the next dispatch, as an `id` line would.
+        let loc = self.copy_id(buf, id.as_bytes());
+        self.committed = loc;
+        Ok(())
+    }
+
+    fn committed_id<'a>(&self, buf: &'a [u8]) -> &'a str {
+        text(self.committed.resolve(buf, &[]))
+    }
+
+    /// An id slot used by neither the committed id, the pending id nor an id line in progress.
+    fn free_slot(&self) -> usize {
+        let max = self.limits.max_id_len.max(1);
+        let slot_of = |loc: Option<Loc>| match loc {
+            Some(Loc::Buf(s, _)) if s < self.type_at => Some(s / max),
+            _ => None,
+        };
+        let used = [
+            slot_of(Some(self.committed)),
+            slot_of(self.pending),
+            self.id_line.map(|l| l.slot),
+        ];
+        (0..3)
+            .find(|slot| !used.contains(&Some(*slot)))
+            .unwrap_or(0)
+    }
+}
+
+/// How a whole value was placed: borrowable as is, copied decoded into the region, or too long.
+enum Placed {
+    Borrow,
+    Copied(usize),
+    TooLong,
+}
+
+/// Valid UTF-8 can be borrowed; invalid is decoded into `region` when the result fits.
+fn place_text(value: &[u8], region: &mut [u8]) -> Placed {
+    if str::from_utf8(value).is_ok() {
+        return Placed::Borrow;
+    }
+    if lossy_len(value) > region.len() {
+        return Placed::TooLong;
+    }
+    Placed::Copied(lossy_copy(value, region))
+}
+
+/// Decodes `region[..len]` in place; `None` when the decoded form does not fit the region.
+fn repair_in_place(region: &mut [u8], len: usize) -> Option<usize> {
+    if str::from_utf8(&region[..len]).is_ok() {
+        return Some(len);
+    }
+    if lossy_len(&region[..len]) > region.len() {
+        return None;
+    }
+    Some(lossy_in_place(region, len))
+}

@@ -1,0 +1,506 @@
+//! Line and field tokenizer: the lower layer of the parser.
+//!
+//! It turns bytes into field fragments in constant memory, whatever the line length, following
+//! WHATWG HTML §9.2.6 "Interpreting an event stream":
+//!
+//! - one leading UTF-8 BOM is stripped at stream start, also when split across inputs;
+//! - a line ends at CRLF, LF or CR; a CR that ends one input and an LF that starts the next are
+//!   one line break (the CR sets `pending_cr`, which swallows exactly one LF that follows);
+//! - a line starting with `:` is a comment; otherwise the bytes before the first `:` are the field
+//!   name and the bytes after it the value, minus exactly one leading space; a line without a
+//!   colon is a field name with an empty value; an empty line dispatches.
+//!
+//! States: `Start` (at the beginning of a line), `Name` (a line whose name began in an earlier
+//! input; at most five name bytes are kept, since no field name we act on is longer), `Value`
+//! (inside a value that began in an earlier input). Each input byte is examined a bounded number of
+//! times, so the work is linear in the input for any chunking.
+
+use memchr::{memchr, memchr2};
+
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+/// Marks that the start-of-stream BOM check is over.
+const BOM_DONE: u8 = u8::MAX;
+/// The longest field name we act on: `event` and `retry`.
+const NAME_MAX: usize = 5;
+/// Name length meaning "longer than any known name".
+const NAME_UNKNOWN: u8 = u8::MAX;
+
+/// Which field a line belongs to.
+///
+/// Field names are case-sensitive: `Data:` is an unknown field.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+pub enum Field {
+    /// `data`: appended to the event's data, followed by a line feed.
+    Data,
+    /// `event`: sets the event type.
+    Event,
+    /// `id`: sets the last event ID (ignored when the value contains NUL).
+    Id,
+    /// `retry`: sets the reconnection time when the value is all ASCII digits.
+    Retry,
+    /// A line starting with `:`; ignored by the spec, offered for keep-alive handling.
+    Comment,
+    /// Any other field name; ignored by the spec.
+    Unknown,
+}
+
+/// A piece of one line's value, borrowed from the input.
+///
+/// A line that lies whole in one input yields one fragment with both `first` and `last` set; a
+/// line split across inputs yields several, in order. Non-final fragments are never empty.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Fragment<'i> {
+    /// The field this value belongs to.
+    pub field: Field,
+    /// Raw value bytes (one leading space already stripped). Not checked for UTF-8.
+    pub value: &'i [u8],
+    /// This fragment starts the value.
+    pub first: bool,
+    /// This fragment ends the line.
+    pub last: bool,
+}
+
+/// What the tokenizer found next.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum Token<'i> {
+    /// A piece of a field's value.
+    Field(Fragment<'i>),
+    /// An empty line: the end of an event block.
+    Blank,
+}
+
+/// The constant-memory lower layer of the parser: lines and fields, no buffering.
+///
+/// Use it directly to consume events larger than any buffer, piece by piece; use
+/// [`Parser`](super::Parser) to get whole events.
+///
+/// # Examples
+///
+/// Counting the bytes of `data` in constant memory, however the stream is split:
+///
+/// ```
+/// use sansse::parse::{Field, Token, Tokenizer};
+///
+/// let mut tokenizer = Tokenizer::new();
+/// let mut data_bytes = 0;
+/// let mut events = 0;
+/// for chunk in [&b"data: hel"[..], b"lo\r", b"\ndata: world\n\n"] {
+///     for token in tokenizer.feed(chunk) {
+///         match token {
+///             Token::Field(f) if f.field == Field::Data => data_bytes += f.value.len(),
+///             Token::Blank => events += 1,
+///             Token::Field(_) => {}
+///         }
+///     }
+/// }
+/// assert_eq!((data_bytes, events), (10, 1));
+/// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Debug)]
+pub struct Tokenizer {
+    line: Line,
+    /// BOM bytes matched so far at stream start, or `BOM_DONE`.
+    bom: u8,
+    /// The last line ended with a CR at the very end of an input; one LF that follows belongs to it.
+    pending_cr: bool,
+}
+
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug)]
+enum Line {
+    Start,
+    Name {
+        name: [u8; NAME_MAX],
+        len: u8,
+    },
+    Value {
+        field: Field,
+        started: bool,
+        space_checked: bool,
+    },
+}
+
+/// A token located by offsets into the input, so the parser can borrow or copy it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RawToken {
+    Field {
+        field: Field,
+        start: usize,
+        end: usize,
+        first: bool,
+        last: bool,
+    },
+    Blank,
+}
+
+impl Tokenizer {
+    /// Creates a tokenizer at the start of a stream.
+    pub const fn new() -> Self {
+        Self {
+            line: Line::Start,
+            bom: 0,
+            pending_cr: false,
+        }
+    }
+
+    /// Returns an iterator over the tokens in `input`, continuing from earlier inputs.
+    ///
+    /// The state advances as tokens are taken. If the iterator is dropped early, the bytes it
+    /// had not reached are not consumed: [`Tokens::remaining`] tells which, and they must be fed
+    /// again.
+    pub fn feed<'t, 'i>(&'t mut self, input: &'i [u8]) -> Tokens<'t, 'i> {
+        Tokens {
+            tokenizer: self,
+            input,
+            pos: 0,
+        }
+    }
+
+    /// Forgets everything about the current stream: the next input is the start of a new one.
+    pub fn reset(&mut self) {
+        *self = Self::new();
+    }
+
+    /// Whether the tokenizer stands at the start of a line (no line is half read).
+    pub fn at_line_start(&self) -> bool {
+        matches!(self.line, Line::Start)
+    }
+
+    /// Forgets a CR that ended the last input, so that ending the stream does not wait for its LF.
+    pub(crate) fn clear_pending_cr(&mut self) {
+        self.pending_cr = false;
+    }
+
+    /// Finds the next token in `input[*pos..]`, advancing `*pos` past what it consumed.
+    /// Returns `None` once every byte of `input` is consumed.
+    pub(crate) fn next_raw(&mut self, input: &[u8], pos: &mut usize) -> Option<RawToken> {
+        loop {
+            let p = *pos;
+            if p >= input.len() {
+                return None;
+            }
+            if self.bom != BOM_DONE {
+                *pos = self.skip_bom(input, p);
+                continue;
+            }
+            match self.line {
+                Line::Start => {
+                    if self.pending_cr {
+                        self.pending_cr = false;
+                        if input[p] == b'\n' {
+                            *pos = p + 1;
+                            continue;
+                        }
+                    }
+                    if let Some(token) = self.line_start(input, p, pos) {
+                        return Some(token);
+                    }
+                }
+                Line::Name { name, len } => {
+                    if let Some(token) = self.continue_name(input, p, pos, name, len) {
+                        return Some(token);
+                    }
+                }
+                Line::Value {
+                    field,
+                    started,
+                    space_checked,
+                } => {
+                    let mut p = p;
+                    if !space_checked {
+                        if input[p] == b' ' {
+                            p += 1;
+                        }
+                        self.line = Line::Value {
+                            field,
+                            started,
+                            space_checked: true,
+                        };
+                        if p == input.len() {
+                            *pos = p;
+                            return None;
+                        }
+                    }
+                    let (end, last) = match memchr2(b'\n', b'\r', &input[p..]) {
+                        Some(off) => {
+                            let end = p + off;
+                            *pos = self.after_line_end(input, end);
+                            self.line = Line::Start;
+                            (end, true)
+                        }
+                        None => {
+                            *pos = input.len();
+                            self.line = Line::Value {
+                                field,
+                                started: true,
+                                space_checked: true,
+                            };
+                            (input.len(), false)
+                        }
+                    };
+                    return Some(RawToken::Field {
+                        field,
+                        start: p,
+                        end,
+                        first: !started,
+                        last,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Matches the start-of-stream BOM one byte at a time, so a BOM split across inputs is found.
+    fn skip_bom(&mut self, input: &[u8], mut p: usize) -> usize {
+        while usize::from(self.bom) < BOM.len() {
+            let Some(&b) = input.get(p) else {
+                return p;
+            };
+            if b != BOM[usize::from(self.bom)] {
+                // A line that starts with part of a BOM has a non-ASCII field name: unknown.
+                if self.bom > 0 {
+                    self.line = Line::Name {
+                        name: [0; NAME_MAX],
+                        len: NAME_UNKNOWN,
+                    };
+                }
+                break;
+            }
+            self.bom += 1;
+            p += 1;
+        }
+        self.bom = BOM_DONE;
+        p
+    }
+
+    /// Handles a line that starts at `p`: the fast path when it ends inside this input.
+    /// Returns `None` when the line continues past this input with nothing to report yet.
+    #[inline]
+    fn line_start(&mut self, input: &[u8], p: usize, pos: &mut usize) -> Option<RawToken> {
+        let b = input[p];
+        if b == b'\n' || b == b'\r' {
+            *pos = self.after_line_end(input, p);
+            return Some(RawToken::Blank);
+        }
+        let rest = &input[p..];
+        if let Some(off) = memchr2(b'\n', b'\r', rest) {
+            let end = p + off;
+            let (field, value_at) = split_line(&input[p..end]);
+            *pos = self.after_line_end(input, end);
+            return Some(RawToken::Field {
+                field,
+                start: p + value_at,
+                end,
+                first: true,
+                last: true,
+            });
+        }
+        // The line continues in a later input.
+        *pos = input.len();
+        let colon = if b == b':' {
+            Some(0)
+        } else {
+            memchr(b':', rest)
+        };
+        let Some(colon) = colon else {
+            self.line = Line::Name {
+                name: [0; NAME_MAX],
+                len: 0,
+            };
+            self.push_name(rest);
+            return None;
+        };
+        let field = if colon == 0 {
+            Field::Comment
+        } else {
+            field_named(&rest[..colon])
+        };
+        let mut start = p + colon + 1;
+        let mut space_checked = false;
+        if start < input.len() {
+            space_checked = true;
+            if input[start] == b' ' {
+                start += 1;
+            }
+        }
+        if start == input.len() {
+            self.line = Line::Value {
+                field,
+                started: false,
+                space_checked,
+            };
+            return None;
+        }
+        self.line = Line::Value {
+            field,
+            started: true,
+            space_checked: true,
+        };
+        Some(RawToken::Field {
+            field,
+            start,
+            end: input.len(),
+            first: true,
+            last: false,
+        })
+    }
+
+    /// Continues a field name that began in an earlier input.
+    fn continue_name(
+        &mut self,
+        input: &[u8],
+        p: usize,
+        pos: &mut usize,
+        name: [u8; NAME_MAX],
+        len: u8,
+    ) -> Option<RawToken> {
+        let rest = &input[p..];
+        let line_end = memchr2(b'\n', b'\r', rest);
+        let scan = &rest[..line_end.unwrap_or(rest.len())];
+        self.line = Line::Name { name, len };
+        if let Some(colon) = memchr(b':', scan) {
+            self.push_name(&scan[..colon]);
+            let field = self.pending_field();
+            self.line = Line::Value {
+                field,
+                started: false,
+                space_checked: false,
+            };
+            *pos = p + colon + 1;
+            return None;
+        }
+        self.push_name(scan);
+        let Some(off) = line_end else {
+            *pos = input.len();
+            return None;
+        };
+        let field = self.pending_field();
+        let end = p + off;
+        *pos = self.after_line_end(input, end);
+        self.line = Line::Start;
+        Some(RawToken::Field {
+            field,
+            start: end,
+            end,
+            first: true,
+            last: true,
+        })
+    }
+
+    fn push_name(&mut self, bytes: &[u8]) {
+        let Line::Name { name, len } = &mut self.line else {
+            return;
+        };
+        if *len == NAME_UNKNOWN {
+            return;
+        }
+        let have = usize::from(*len);
+        if have + bytes.len() > NAME_MAX {
+            *len = NAME_UNKNOWN;
+            return;
+        }
+        name[have..have + bytes.len()].copy_from_slice(bytes);
+        // `have + bytes.len() <= NAME_MAX`, so this fits a u8.
+        *len = (have + bytes.len()) as u8;
+    }
+
+    fn pending_field(&self) -> Field {
+        match self.line {
+            Line::Name { len, .. } if len == NAME_UNKNOWN => Field::Unknown,
+            Line::Name { name, len } => field_named(&name[..usize::from(len)]),
+            _ => Field::Unknown,
+        }
+    }
+
+    /// Position after the line break at `end`; a CR at the very end of the input may pair with
+    /// an LF at the start of the next one.
+    fn after_line_end(&mut self, input: &[u8], end: usize) -> usize {
+        if input[end] == b'\r' {
+            match input.get(end + 1) {
+                Some(b'\n') => return end + 2,
+                Some(_) => {}
+                None => self.pending_cr = true,
+            }
+        }
+        end + 1
+    }
+}
+
+impl Default for Tokenizer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Iterator over the tokens of one input; see [`Tokenizer::feed`].
+#[derive(Debug)]
+pub struct Tokens<'t, 'i> {
+    tokenizer: &'t mut Tokenizer,
+    input: &'i [u8],
+    pos: usize,
+}
+
+impl<'i> Tokens<'_, 'i> {
+    /// The bytes of this input not yet consumed.
+    pub fn remaining(&self) -> &'i [u8] {
+        &self.input[self.pos..]
+    }
+}
+
+impl<'i> Iterator for Tokens<'_, 'i> {
+    type Item = Token<'i>;
+
+    fn next(&mut self) -> Option<Token<'i>> {
+        let raw = self.tokenizer.next_raw(self.input, &mut self.pos)?;
+        Some(match raw {
+            RawToken::Blank => Token::Blank,
+            RawToken::Field {
+                field,
+                start,
+                end,
+                first,
+                last,
+            } => Token::Field(Fragment {
+                field,
+                value: &self.input[start..end],
+                first,
+                last,
+            }),
+        })
+    }
+}
+
+/// Splits a whole line into its field and the offset where the value starts.
+#[inline]
+fn split_line(line: &[u8]) -> (Field, usize) {
+    let (field, colon) = if line.starts_with(b"data:") {
+        (Field::Data, 4)
+    } else if line[0] == b':' {
+        (Field::Comment, 0)
+    } else {
+        match memchr(b':', line) {
+            Some(colon) => (field_named(&line[..colon]), colon),
+            None => return (field_named(line), line.len()),
+        }
+    };
+    let value_at = colon + 1;
+    if line.get(value_at) == Some(&b' ') {
+        (field, value_at + 1)
+    } else {
+        (field, value_at)
+    }
+}
+
+#[inline]
+fn field_named(name: &[u8]) -> Field {
+    match name {
+        b"data" => Field::Data,
+        b"event" => Field::Event,
+        b"id" => Field::Id,
+        b"retry" => Field::Retry,
+        _ => Field::Unknown,
+    }
+}
