@@ -78,9 +78,11 @@ pub trait ReplayLog {
     ///
     /// Surrounding spaces and tabs are ignored, as HTTP field values allow them. See the module
     /// docs for the rules.
+    #[must_use]
     fn resume(&self, last_event_id: Option<&[u8]>) -> Resume<Self::Cursor>;
 
     /// Looks at what the cursor would read next without moving it.
+    #[must_use]
     fn peek(&self, cursor: &Self::Cursor) -> Next<'_>;
 
     /// Moves the cursor past what [`ReplayLog::peek`] returns: one event forward, to the oldest
@@ -92,6 +94,7 @@ pub trait ReplayLog {
     ///
     /// A session whose output buffer might not take a whole event peeks instead and advances only
     /// once all bytes went out.
+    #[must_use = "an event read and dropped is lost to this session"]
     fn next(&self, cursor: &mut Self::Cursor) -> Next<'_> {
         let next = self.peek(cursor);
         self.advance(cursor);
@@ -294,7 +297,7 @@ impl core::error::Error for PublishError {}
 /// assert_eq!(ring.next(&mut resumed), Next::Event(b"id: 7-2\ndata: 2\n\n"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Ring<const EVENTS: usize, const BYTES: usize> {
     epoch: u32,
     /// Sequence number the next published event gets; the oldest kept one is `next_seq - count`.
@@ -453,6 +456,18 @@ impl<const EVENTS: usize, const BYTES: usize> Ring<EVENTS, BYTES> {
         self.head = (self.head + 1) % EVENTS;
         self.count -= 1;
         true
+    }
+}
+
+impl<const EVENTS: usize, const BYTES: usize> fmt::Debug for Ring<EVENTS, BYTES> {
+    /// Shows the bookkeeping, not the (possibly large) byte array.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ring")
+            .field("epoch", &self.epoch)
+            .field("oldest", &self.oldest())
+            .field("newest", &self.newest())
+            .field("used_bytes", &self.used)
+            .finish_non_exhaustive()
     }
 }
 
