@@ -204,7 +204,7 @@ impl From<embassy_time::Instant> for Instant {
 #[cfg(feature = "embassy-time")]
 impl From<Instant> for embassy_time::Instant {
     fn from(t: Instant) -> Self {
-        embassy_time::Instant::from_millis(t.as_millis())
+        Self::from_millis(t.as_millis())
     }
 }
 
