@@ -42,6 +42,14 @@ pub struct HeadLimits {
 
 impl HeadLimits {
     /// 2 KiB start line, 32 header lines, 8 KiB head.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::HeadLimits;
+    ///
+    /// assert_eq!(HeadLimits::DEFAULT.max_head(), 8192);
+    /// ```
     pub const DEFAULT: Self = Self {
         max_start_line: 2048,
         max_headers: 32,

@@ -397,21 +397,6 @@ impl<'a> RequestHead<'a> {
     }
 }
 
-/// Whether an Accept parameter is a weight of zero (`q=0`, `q=0.0`, `q=0.000`).
-fn is_zero_weight(param: &[u8]) -> bool {
-    let Some(rest) = param
-        .strip_prefix(b"q=")
-        .or_else(|| param.strip_prefix(b"Q="))
-    else {
-        return false;
-    };
-    match rest {
-        [b'0'] => true,
-        [b'0', b'.', zeros @ ..] => zeros.iter().all(|&b| b == b'0'),
-        _ => false,
-    }
-}
-
 /// Why a request head was refused. Each variant maps to the status a server should answer with.
 ///
 /// # Examples
@@ -513,95 +498,6 @@ impl fmt::Display for RequestError {
 }
 
 impl core::error::Error for RequestError {}
-
-/// What the request grammar records while the scanner runs.
-#[derive(Clone, Debug)]
-struct RequestParts {
-    method: Range<usize>,
-    target: Range<usize>,
-    version: Version,
-    hosts: u8,
-}
-
-impl RequestParts {
-    const fn new() -> Self {
-        Self {
-            method: 0..0,
-            target: 0..0,
-            version: Version::Http11,
-            hosts: 0,
-        }
-    }
-}
-
-impl Grammar for RequestParts {
-    type Error = RequestError;
-    const UNFOLD: bool = false;
-
-    fn start_line(&mut self, buf: &[u8], line: Range<usize>) -> Result<(), RequestError> {
-        let bytes = &buf[line.clone()];
-        let mut words = bytes.splitn(3, |&b| b == b' ');
-        let (Some(method), Some(target), Some(version)) =
-            (words.next(), words.next(), words.next())
-        else {
-            return Err(RequestError::InvalidRequestLine);
-        };
-        if !is_token(method) || target.is_empty() || !target.iter().all(|b| b.is_ascii_graphic()) {
-            return Err(RequestError::InvalidRequestLine);
-        }
-        self.version = parse_version(version)
-            .map_err(|()| RequestError::InvalidRequestLine)?
-            .ok_or(RequestError::UnsupportedVersion)?;
-        let target_start = line.start + method.len() + 1;
-        self.method = line.start..line.start + method.len();
-        self.target = target_start..target_start + target.len();
-        Ok(())
-    }
-
-    fn header(&mut self, name: &[u8], _value: &[u8]) -> Result<(), RequestError> {
-        if name.eq_ignore_ascii_case(b"host") {
-            self.hosts = self.hosts.saturating_add(1);
-            if self.hosts > 1 {
-                return Err(RequestError::DuplicateHost);
-            }
-        }
-        Ok(())
-    }
-
-    fn finish(&mut self) -> Result<(), RequestError> {
-        if self.version == Version::Http11 && self.hosts == 0 {
-            return Err(RequestError::MissingHost);
-        }
-        Ok(())
-    }
-
-    fn scan_error(error: ScanError) -> RequestError {
-        match error {
-            ScanError::StartLineTooLong => RequestError::RequestLineTooLong,
-            ScanError::HeadTooLarge => RequestError::HeadTooLarge,
-            ScanError::TooManyHeaders => RequestError::TooManyHeaders,
-            ScanError::InvalidHeader => RequestError::InvalidHeader,
-            ScanError::ObsoleteFold => RequestError::ObsoleteLineFolding,
-        }
-    }
-}
-
-/// Text of bytes the grammar already proved to be ASCII.
-fn ascii(bytes: &[u8]) -> &str {
-    core::str::from_utf8(bytes).unwrap_or_default()
-}
-
-/// The origin-form part of a target: an absolute-form `scheme://authority` prefix is dropped.
-fn origin_part(target: &str) -> &str {
-    let Some((scheme, rest)) = target.split_once("://") else {
-        return target;
-    };
-    if scheme.is_empty() || scheme.contains(['/', '?']) {
-        return target;
-    }
-    let end = rest.find(['/', '?']).unwrap_or(rest.len());
-    &rest[end..]
-}
 
 /// An SSE request for the client to send: `GET` by default, with `Accept: text/event-stream` and
 /// `Cache-Control: no-cache`, and `Last-Event-ID` when resuming.
@@ -924,50 +820,6 @@ impl<'a> Request<'a> {
     }
 }
 
-/// Headers the request writer owns; setting them by hand would contradict its framing.
-const RESERVED: [&str; 4] = [
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "last-event-id",
-];
-
-/// A header value the writer may emit: no CR, LF, NUL or other control except tab.
-pub(crate) fn is_safe_value(value: &str) -> bool {
-    value.bytes().all(is_field_byte)
-}
-
-/// A host name, IPv4 address or IPv6 literal (bracketed or not), without a port.
-fn is_valid_host(host: &str) -> bool {
-    let inner = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    !inner.is_empty()
-        && inner.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'-' | b'.'
-                        | b'_'
-                        | b'~'
-                        | b'%'
-                        | b'!'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                        | b':'
-                )
-        })
-}
-
 /// Why [`Request`] could not be written.
 ///
 /// # Examples
@@ -1025,6 +877,154 @@ impl fmt::Display for RequestWriteError {
 }
 
 impl core::error::Error for RequestWriteError {}
+
+/// Whether an Accept parameter is a weight of zero (`q=0`, `q=0.0`, `q=0.000`).
+fn is_zero_weight(param: &[u8]) -> bool {
+    let Some(rest) = param
+        .strip_prefix(b"q=")
+        .or_else(|| param.strip_prefix(b"Q="))
+    else {
+        return false;
+    };
+    match rest {
+        [b'0'] => true,
+        [b'0', b'.', zeros @ ..] => zeros.iter().all(|&b| b == b'0'),
+        _ => false,
+    }
+}
+
+/// What the request grammar records while the scanner runs.
+#[derive(Clone, Debug)]
+struct RequestParts {
+    method: Range<usize>,
+    target: Range<usize>,
+    version: Version,
+    hosts: u8,
+}
+
+impl RequestParts {
+    const fn new() -> Self {
+        Self {
+            method: 0..0,
+            target: 0..0,
+            version: Version::Http11,
+            hosts: 0,
+        }
+    }
+}
+
+impl Grammar for RequestParts {
+    type Error = RequestError;
+    const UNFOLD: bool = false;
+
+    fn start_line(&mut self, buf: &[u8], line: Range<usize>) -> Result<(), RequestError> {
+        let bytes = &buf[line.clone()];
+        let mut words = bytes.splitn(3, |&b| b == b' ');
+        let (Some(method), Some(target), Some(version)) =
+            (words.next(), words.next(), words.next())
+        else {
+            return Err(RequestError::InvalidRequestLine);
+        };
+        if !is_token(method) || target.is_empty() || !target.iter().all(|b| b.is_ascii_graphic()) {
+            return Err(RequestError::InvalidRequestLine);
+        }
+        self.version = parse_version(version)
+            .map_err(|()| RequestError::InvalidRequestLine)?
+            .ok_or(RequestError::UnsupportedVersion)?;
+        let target_start = line.start + method.len() + 1;
+        self.method = line.start..line.start + method.len();
+        self.target = target_start..target_start + target.len();
+        Ok(())
+    }
+
+    fn header(&mut self, name: &[u8], _value: &[u8]) -> Result<(), RequestError> {
+        if name.eq_ignore_ascii_case(b"host") {
+            self.hosts = self.hosts.saturating_add(1);
+            if self.hosts > 1 {
+                return Err(RequestError::DuplicateHost);
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<(), RequestError> {
+        if self.version == Version::Http11 && self.hosts == 0 {
+            return Err(RequestError::MissingHost);
+        }
+        Ok(())
+    }
+
+    fn scan_error(error: ScanError) -> RequestError {
+        match error {
+            ScanError::StartLineTooLong => RequestError::RequestLineTooLong,
+            ScanError::HeadTooLarge => RequestError::HeadTooLarge,
+            ScanError::TooManyHeaders => RequestError::TooManyHeaders,
+            ScanError::InvalidHeader => RequestError::InvalidHeader,
+            ScanError::ObsoleteFold => RequestError::ObsoleteLineFolding,
+        }
+    }
+}
+
+/// Text of bytes the grammar already proved to be ASCII.
+fn ascii(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// The origin-form part of a target: an absolute-form `scheme://authority` prefix is dropped.
+fn origin_part(target: &str) -> &str {
+    let Some((scheme, rest)) = target.split_once("://") else {
+        return target;
+    };
+    if scheme.is_empty() || scheme.contains(['/', '?']) {
+        return target;
+    }
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    &rest[end..]
+}
+
+/// Headers the request writer owns; setting them by hand would contradict its framing.
+const RESERVED: [&str; 4] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "last-event-id",
+];
+
+/// A header value the writer may emit: no CR, LF, NUL or other control except tab.
+pub(crate) fn is_safe_value(value: &str) -> bool {
+    value.bytes().all(is_field_byte)
+}
+
+/// A host name, IPv4 address or IPv6 literal (bracketed or not), without a port.
+fn is_valid_host(host: &str) -> bool {
+    let inner = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    !inner.is_empty()
+        && inner.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'%'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                )
+        })
+}
 
 #[cfg(test)]
 mod tests {

@@ -506,72 +506,6 @@ impl<'a> ErrorResponse<'a> {
     }
 }
 
-/// Reason phrase and body text for the statuses [`ErrorResponse`] can send.
-const fn texts(status: u16) -> (&'static str, &'static str) {
-    match status {
-        204 => ("No Content", ""),
-        404 => ("Not Found", "not found\n"),
-        405 => ("Method Not Allowed", "method not allowed\n"),
-        414 => ("URI Too Long", "uri too long\n"),
-        431 => (
-            "Request Header Fields Too Large",
-            "request header fields too large\n",
-        ),
-        503 => ("Service Unavailable", "service unavailable\n"),
-        505 => ("HTTP Version Not Supported", "http version not supported\n"),
-        _ => ("Bad Request", "bad request\n"),
-    }
-}
-
-/// Headers the response writers own: they decide the framing, coding and type of the body.
-const RESERVED: [&str; 5] = [
-    "content-type",
-    "content-length",
-    "content-encoding",
-    "transfer-encoding",
-    "connection",
-];
-
-fn validate_extra(headers: &[(&str, &str)]) -> Result<(), ResponseWriteError> {
-    for &(name, value) in headers {
-        if !is_token(name.as_bytes()) {
-            return Err(ResponseWriteError::InvalidHeaderName);
-        }
-        if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
-            return Err(ResponseWriteError::ReservedHeader);
-        }
-        if !is_safe_value(value) {
-            return Err(ResponseWriteError::InvalidHeaderValue);
-        }
-    }
-    Ok(())
-}
-
-fn emit_extra(sink: &mut Sink<'_>, headers: &[(&str, &str)]) {
-    for &(name, value) in headers {
-        sink.put(name.as_bytes());
-        sink.put(b": ");
-        sink.put(value.as_bytes());
-        sink.put(b"\r\n");
-    }
-}
-
-/// A non-empty comma-separated list of method tokens.
-fn is_method_list(allow: &str) -> bool {
-    let mut any = false;
-    for element in allow.split(',') {
-        let element = element.trim_matches([' ', '\t']);
-        if element.is_empty() {
-            continue;
-        }
-        if !is_token(element.as_bytes()) {
-            return false;
-        }
-        any = true;
-    }
-    any
-}
-
 /// Why a response could not be written.
 ///
 /// # Examples
@@ -1071,19 +1005,6 @@ impl<'a> ResponseHead<'a> {
     }
 }
 
-/// `1*DIGIT` as a `u64`, `None` on anything else or overflow.
-fn parse_length(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
-}
-
 /// Why a response head was refused.
 ///
 /// # Examples
@@ -1129,6 +1050,85 @@ impl fmt::Display for ResponseError {
 }
 
 impl core::error::Error for ResponseError {}
+
+/// Reason phrase and body text for the statuses [`ErrorResponse`] can send.
+const fn texts(status: u16) -> (&'static str, &'static str) {
+    match status {
+        204 => ("No Content", ""),
+        404 => ("Not Found", "not found\n"),
+        405 => ("Method Not Allowed", "method not allowed\n"),
+        414 => ("URI Too Long", "uri too long\n"),
+        431 => (
+            "Request Header Fields Too Large",
+            "request header fields too large\n",
+        ),
+        503 => ("Service Unavailable", "service unavailable\n"),
+        505 => ("HTTP Version Not Supported", "http version not supported\n"),
+        _ => ("Bad Request", "bad request\n"),
+    }
+}
+
+/// Headers the response writers own: they decide the framing, coding and type of the body.
+const RESERVED: [&str; 5] = [
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "connection",
+];
+
+fn validate_extra(headers: &[(&str, &str)]) -> Result<(), ResponseWriteError> {
+    for &(name, value) in headers {
+        if !is_token(name.as_bytes()) {
+            return Err(ResponseWriteError::InvalidHeaderName);
+        }
+        if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+            return Err(ResponseWriteError::ReservedHeader);
+        }
+        if !is_safe_value(value) {
+            return Err(ResponseWriteError::InvalidHeaderValue);
+        }
+    }
+    Ok(())
+}
+
+fn emit_extra(sink: &mut Sink<'_>, headers: &[(&str, &str)]) {
+    for &(name, value) in headers {
+        sink.put(name.as_bytes());
+        sink.put(b": ");
+        sink.put(value.as_bytes());
+        sink.put(b"\r\n");
+    }
+}
+
+/// A non-empty comma-separated list of method tokens.
+fn is_method_list(allow: &str) -> bool {
+    let mut any = false;
+    for element in allow.split(',') {
+        let element = element.trim_matches([' ', '\t']);
+        if element.is_empty() {
+            continue;
+        }
+        if !is_token(element.as_bytes()) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// `1*DIGIT` as a `u64`, `None` on anything else or overflow.
+fn parse_length(digits: &[u8]) -> Option<u64> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, &b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
 
 /// What the response grammar records while the scanner runs.
 #[derive(Clone, Debug)]

@@ -35,6 +35,14 @@ pub struct Policy {
 
 impl Policy {
     /// Retries 408, 429 and 500-599; follows redirects.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::Policy;
+    ///
+    /// assert!(Policy::DEFAULT.is_retryable(503) && Policy::DEFAULT.follows_redirects());
+    /// ```
     pub const DEFAULT: Self = {
         let mut policy = Self {
             retry: [0; 10],
