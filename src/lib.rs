@@ -9,11 +9,13 @@ extern crate std;
 extern crate alloc;
 
 pub mod backoff;
+pub mod client;
 pub mod encode;
 pub mod heartbeat;
 pub mod http;
 pub mod parse;
 pub mod replay;
+pub mod server;
 pub mod time;
 
 pub use parse::{Event, Output, ParseError, Parser};
