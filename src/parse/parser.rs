@@ -307,28 +307,55 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
         self.state.data_cap
     }
 
-    /// The next output of `input[*pos..]`, advancing `*pos`; the engine behind [`Feed::next`]
-    /// for callers (the client session) that keep the input and position themselves. They must
-    /// call [`Parser::release_input`] before `input` goes away if they stop before `None`.
+    /// The next output of `input[*pos..]`, advancing `*pos`; the engine behind [`Feed::next`].
     pub(crate) fn next_output<'a>(
         &'a mut self,
         input: &'a [u8],
         pos: &mut usize,
     ) -> Option<Result<Output<'a>, ParseError>> {
-        let Self { buf, state } = self;
-        let raw = match state.step(buf.as_mut(), input, pos)? {
-            Ok(raw) => raw,
-            Err(e) => return Some(Err(e)),
-        };
-        let (ty, id, data) = match raw {
-            RawOutput::Retry(ms) => return Some(Ok(Output::Retry(ms))),
-            RawOutput::Comment(at) => {
-                return Some(Ok(Output::Comment(text(
-                    at.resolve((*buf).as_ref(), input),
-                ))));
+        Some(match self.next_found(input, pos)? {
+            Ok(Found::Event(event)) => self.resolve_event(input, event).map(Output::Event),
+            Ok(Found::Retry(ms)) => Ok(Output::Retry(ms)),
+            Ok(Found::Comment(comment)) => {
+                Ok(Output::Comment(self.resolve_comment(input, comment)))
             }
-            RawOutput::Event { ty, id, data } => (ty, id, data),
-        };
+            Err(e) => Err(e),
+        })
+    }
+
+    /// Advances to the next output of `input[*pos..]` without borrowing it yet.
+    ///
+    /// For callers (the client session) that keep the input and position themselves and loop
+    /// over several inputs: an output that borrows the parser cannot be returned from such a
+    /// loop, but a [`Found`] can, and [`Parser::resolve_event`] borrows it afterwards. They must
+    /// call [`Parser::release_input`] before `input` goes away if they stop before `None`.
+    pub(crate) fn next_found(
+        &mut self,
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Option<Result<Found, ParseError>> {
+        let Self { buf, state } = self;
+        Some(state.step(buf.as_mut(), input, pos)?.map(|raw| match raw {
+            RawOutput::Retry(ms) => Found::Retry(ms),
+            RawOutput::Comment(at) => Found::Comment(FoundComment(at)),
+            RawOutput::Event { ty, id, data } => Found::Event(FoundEvent { ty, id, data }),
+        }))
+    }
+
+    /// Borrows a found event from `input` (the one given to [`Parser::next_found`]) and the
+    /// buffer.
+    ///
+    /// # Errors
+    ///
+    /// [`ParseError::EventTooLarge`] when data that is not valid UTF-8 no longer fits once its
+    /// invalid sequences are replaced.
+    pub(crate) fn resolve_event<'a>(
+        &'a mut self,
+        input: &'a [u8],
+        found: FoundEvent,
+    ) -> Result<Event<'a>, ParseError> {
+        let Self { buf, state } = self;
+        let FoundEvent { ty, id, data } = found;
         // The common case, one data line whole in this input, is validated once and borrowed
         // straight from the input (which does not borrow the parser).
         let borrowed = match data {
@@ -337,18 +364,23 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
         };
         let data = match borrowed {
             Some(d) => d,
-            None => match state.repair_data(buf.as_mut(), input, data) {
-                Ok(at) => text(at.resolve((*buf).as_ref(), input)),
-                Err(e) => return Some(Err(e)),
-            },
+            None => {
+                let at = state.repair_data(buf.as_mut(), input, data)?;
+                text(at.resolve((*buf).as_ref(), input))
+            }
         };
         let buf = (*buf).as_ref();
-        let event = Event {
+        Ok(Event {
             event_type: text(ty.resolve(buf, input)),
             data,
             id: text(id.resolve(buf, input)),
-        };
-        Some(Ok(Output::Event(event)))
+        })
+    }
+
+    /// Borrows a found comment's text from `input` (the one given to [`Parser::next_found`]) or
+    /// the buffer.
+    pub(crate) fn resolve_comment<'a>(&'a self, input: &'a [u8], found: FoundComment) -> &'a str {
+        text(found.0.resolve(self.buf.as_ref(), input))
     }
 
     /// Copies what still borrows `input` into the buffer, so `input` may be dropped.
@@ -427,6 +459,29 @@ enum RawOutput {
     Retry(u64),
     Comment(Loc),
 }
+
+/// An output found by [`Parser::next_found`]: located, not yet borrowed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Found {
+    /// A dispatched event; borrow it with [`Parser::resolve_event`].
+    Event(FoundEvent),
+    /// A valid `retry` field, in milliseconds.
+    Retry(u64),
+    /// A comment; borrow its text with [`Parser::resolve_comment`].
+    Comment(FoundComment),
+}
+
+/// Where a dispatched event's fields lie.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FoundEvent {
+    ty: Loc,
+    id: Loc,
+    data: Loc,
+}
+
+/// Where a comment's text lies.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FoundComment(Loc);
 
 /// A value being assembled: nothing yet, a range of the current input, or `len` bytes at the
 /// start of its region. `too_long` marks a value already past its limit.
