@@ -1,0 +1,166 @@
+//! The lending iterator over the SSE messages in one input of a [`ClientSession`].
+
+use heapless::String;
+
+use crate::heartbeat::parse_keepalive_announcement;
+use crate::parse::{Event, Found, FoundEvent, ParseError};
+use crate::time::Instant;
+
+use super::{ClientSession, ID_CAPACITY, Phase, ReconnectReason, ResumeMode};
+
+/// The messages in the bytes given to [`ClientSession::handle_bytes`], handed out one by one.
+///
+/// It removes the body framing (chunked, `Content-Length` or close-delimited) and parses the
+/// payload as it goes, borrowing each event from the input or the parser's buffer: take what you
+/// need from an event before calling [`Messages::next`] again. Along the way it applies `retry:`
+/// fields and the server's keep-alive announcement, and ends the connection when the body ends
+/// or its framing breaks.
+///
+/// # Drain it
+///
+/// Call [`Messages::next`] until it returns `None`. If you drop it earlier, the session reads
+/// the rest of the input without you. When that rest holds an event you never saw, the session
+/// drops the connection and reconnects ([`ReconnectReason::Undelivered`]), resuming from the last
+/// event you did see, so nothing is lost, at the cost of a reconnect. Comments, `retry:` fields
+/// and id-only blocks in the rest are applied as usual.
+#[must_use = "drain the messages: dropping them early costs a reconnect"]
+#[derive(Debug)]
+pub struct Messages<'s, 'b, 'i> {
+    session: &'s mut ClientSession<'b>,
+    now: Instant,
+    /// Body bytes not yet given to the body decoder.
+    rest: &'i [u8],
+    /// The payload slice being parsed, and the parser's position in it.
+    slice: &'i [u8],
+    pos: usize,
+    /// The body ends after `slice`.
+    body_end: bool,
+    done: bool,
+}
+
+impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
+    pub(super) fn new(session: &'s mut ClientSession<'b>, now: Instant, rest: &'i [u8]) -> Self {
+        Self {
+            session,
+            now,
+            rest,
+            slice: &[],
+            pos: 0,
+            body_end: false,
+            done: rest.is_empty(),
+        }
+    }
+
+    /// The next event, `None` once the input is used up.
+    ///
+    /// # Errors
+    ///
+    /// A [`ParseError`] reports an event that was skipped (too large for the parser's buffer);
+    /// the stream is already back in sync and the next call continues.
+    #[allow(clippy::should_implement_trait)] // Events borrow the iterator: not an `Iterator`.
+    pub fn next(&mut self) -> Option<Result<Event<'_>, ParseError>> {
+        let found = match self.advance()? {
+            Ok(found) => found,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(self.session.parser.resolve_event(self.slice, found))
+    }
+
+    /// Acknowledges every event handed out so far, as
+    /// [`ClientSession::ack_dispatched`] does; meant to be called inside the loop, after each
+    /// event is processed.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::NotAcknowledgedMode`](super::AckError::NotAcknowledgedMode) outside
+    /// [`ResumeMode::Acknowledged`].
+    pub fn ack(&mut self) -> Result<(), super::AckError> {
+        self.session.ack_dispatched()
+    }
+
+    /// Runs the body decoder and the parser up to the next event, applying everything else on
+    /// the way. The event is only located, so the caller can borrow it after this returns.
+    fn advance(&mut self) -> Option<Result<FoundEvent, ParseError>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let Phase::Open { decoder, .. } = &mut self.session.phase else {
+                // The connection ended under us (body end, framing error): the rest is stale.
+                self.done = true;
+                return None;
+            };
+            if self.pos >= self.slice.len() {
+                if self.body_end {
+                    self.done = true;
+                    self.session
+                        .drop_and_retry(self.now, ReconnectReason::BodyEnded);
+                    return None;
+                }
+                if self.rest.is_empty() {
+                    self.done = true;
+                    return None;
+                }
+                match decoder.decode(self.rest) {
+                    Ok(decoded) => {
+                        self.rest = self.rest.get(decoded.consumed..).unwrap_or_default();
+                        self.slice = decoded.data;
+                        self.pos = 0;
+                        self.body_end = decoded.end;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        self.session
+                            .drop_and_retry(self.now, ReconnectReason::InvalidBody(e));
+                        return None;
+                    }
+                }
+                continue;
+            }
+            let session = &mut *self.session;
+            match session.parser.next_found(self.slice, &mut self.pos) {
+                // The parser has consumed (and spilled) the slice.
+                None => self.pos = self.slice.len(),
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok(Found::Event(event))) => return Some(Ok(event)),
+                Some(Ok(Found::Retry(ms))) => session.on_retry(ms),
+                Some(Ok(Found::Comment(comment))) => {
+                    let text = session.parser.resolve_comment(self.slice, comment);
+                    if let Some(interval) = parse_keepalive_announcement(text) {
+                        session.on_keepalive(self.now, interval);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Messages<'_, '_, '_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // The resume id before anything the application has not seen; ids are at most
+        // `ID_CAPACITY` bytes because the parser's limits are derived from its capacity.
+        let mut before = String::<ID_CAPACITY>::new();
+        let _ = before.push_str(self.session.parser.last_event_id());
+        let mut undelivered = false;
+        while let Some(found) = self.advance() {
+            if found.is_ok() {
+                undelivered = true;
+                break;
+            }
+        }
+        if !undelivered {
+            return;
+        }
+        // Ranges of this input must not outlive it, although the reset below drops them anyway.
+        self.session.parser.release_input(self.slice);
+        self.session
+            .drop_and_retry(self.now, ReconnectReason::Undelivered);
+        if self.session.config.resume == ResumeMode::Dispatched {
+            // The event found above committed its id; the next attempt resumes before it.
+            let _ = self.session.parser.set_last_event_id(&before);
+        }
+    }
+}
