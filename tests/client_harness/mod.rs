@@ -134,13 +134,13 @@ impl Client {
     /// Takes the actions seen so far.
     pub fn take_actions(&mut self) -> Vec<Act> {
         self.drain();
-        std::mem::take(&mut self.actions)
+        core::mem::take(&mut self.actions)
     }
 
     /// Takes the events seen so far.
     pub fn take_events(&mut self) -> Vec<Ev> {
         self.drain();
-        std::mem::take(&mut self.events)
+        core::mem::take(&mut self.events)
     }
 
     pub fn at(&mut self, ms: u64) -> &mut Self {
