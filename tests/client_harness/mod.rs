@@ -150,6 +150,8 @@ impl Client {
 
     /// Reports the connection up and returns the request it sent.
     pub fn connected(&mut self) -> String {
+        // The `Connect` must have been taken before the shell can report it done.
+        self.drain();
         self.requests.push(Vec::new());
         self.session
             .handle_connected(self.now)
