@@ -353,9 +353,11 @@ impl<'i, B: AsRef<[u8]> + AsMut<[u8]>> Feed<'_, 'i, B> {
             Some(d) => d,
             None => match state.repair_data((*buf).as_mut(), input, data) {
                 Ok(at) => text(at.resolve((*buf).as_ref(), input)),
+                // The event is dropped whole, its id with it.
                 Err(e) => return Some(Err(e)),
             },
         };
+        state.committed = id;
         let buf = (*buf).as_ref();
         let event = Event {
             event_type: text(ty.resolve(buf, input)),
@@ -545,12 +547,14 @@ impl State {
         if skipped {
             return None;
         }
-        // Spec: the last event ID string is set at dispatch, even when no event follows.
-        if let Some(id) = pending {
-            self.committed = id;
-        }
         let data = match data {
-            Span::None => return None,
+            Span::None => {
+                // Spec: the last event ID string is set at dispatch, even when no event follows.
+                if let Some(id) = pending {
+                    self.committed = id;
+                }
+                return None;
+            }
             Span::Input(s, e) => Loc::Input(s, e),
             // Every buffered data line ends with LF; the spec strips the final one.
             Span::Buf(len) => Loc::Buf(self.data_at, self.data_at + len - 1),
@@ -560,9 +564,11 @@ impl State {
             Span::Input(s, e) => Loc::Input(s, e),
             Span::Buf(len) => Loc::Buf(self.type_at, self.type_at + len),
         };
+        // Committed by `Feed::next` only once the data is known to fit decoded: an event
+        // skipped as too large must not move the last event ID.
         Some(Ok(RawOutput::Event {
             ty,
-            id: self.committed,
+            id: pending.unwrap_or(self.committed),
             data,
         }))
     }
