@@ -339,9 +339,11 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
             Some(d) => d,
             None => match state.repair_data(buf.as_mut(), input, data) {
                 Ok(at) => text(at.resolve((*buf).as_ref(), input)),
+                // The event is dropped whole, its id with it.
                 Err(e) => return Some(Err(e)),
             },
         };
+        state.committed = id;
         let buf = (*buf).as_ref();
         let event = Event {
             event_type: text(ty.resolve(buf, input)),
@@ -559,15 +561,20 @@ impl State {
         if skipped {
             return None;
         }
-        // Spec: the last event ID string is set at dispatch, even when no event follows. It
-        // outlives the input, so an id borrowed from the input is copied now (ids are short).
-        match pending {
-            Some(Loc::Input(s, e)) => self.committed = self.copy_id(buf, &input[s..e]),
-            Some(id) => self.committed = id,
-            None => {}
-        }
+        // The last event ID outlives the input, so an id borrowed from the input is copied into
+        // a free slot now (ids are short). It is not committed yet; see below.
+        let pending = match pending {
+            Some(Loc::Input(s, e)) => Some(self.copy_id(buf, &input[s..e])),
+            other => other,
+        };
         let data = match data {
-            Span::None => return None,
+            Span::None => {
+                // Spec: the last event ID string is set at dispatch, even when no event follows.
+                if let Some(id) = pending {
+                    self.committed = id;
+                }
+                return None;
+            }
             Span::Input(s, e) => Loc::Input(s, e),
             // Every buffered data line ends with LF; the spec strips the final one.
             Span::Buf(len) => Loc::Buf(self.data_at, self.data_at + len - 1),
@@ -577,9 +584,11 @@ impl State {
             Span::Input(s, e) => Loc::Input(s, e),
             Span::Buf(len) => Loc::Buf(self.type_at, self.type_at + len),
         };
+        // Committed by `next_output` only once the data is known to fit decoded: an event
+        // skipped as too large must not move the last event ID.
         Some(Ok(RawOutput::Event {
             ty,
-            id: self.committed,
+            id: pending.unwrap_or(self.committed),
             data,
         }))
     }
