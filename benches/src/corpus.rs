@@ -9,38 +9,45 @@ pub struct Corpus {
     pub events: u64,
 }
 
-/// Every corpus, each at least `target` bytes long and ending on an event boundary.
+/// The corpora `keep` selects by name, each at least `target` bytes long and ending on an event
+/// boundary.
 ///
 /// `big_target` bounds the two 64 KiB-event corpora separately so `--quick` can keep them tiny
 /// while still holding more than one event.
-pub fn all(target: usize, big_target: usize) -> Vec<Corpus> {
-    vec![
-        corpus(
+pub fn all(target: usize, big_target: usize, keep: impl Fn(&str) -> bool) -> Vec<Corpus> {
+    type Make = Box<dyn Fn() -> (Vec<u8>, u64)>;
+    let specs: [(&'static str, &'static str, Make); 5] = [
+        (
             "llm-tokens",
             "~120 B `data:` LLM token chunks",
-            fill(target, llm_token),
+            Box::new(move || fill(target, llm_token)),
         ),
-        corpus(
+        (
             "notifications",
             "~230 B JSON with `id:` and `event:`",
-            fill(target, notification),
+            Box::new(move || fill(target, notification)),
         ),
-        corpus(
+        (
             "big-lf",
             "64 KiB events of 64 `data:` lines, LF",
-            fill(big_target, |rng, n, out| big_event(rng, n, out, b"\n")),
+            Box::new(move || fill(big_target, |rng, n, out| big_event(rng, n, out, b"\n"))),
         ),
-        corpus(
+        (
             "big-crlf",
             "the same with CRLF line ends",
-            fill(big_target, |rng, n, out| big_event(rng, n, out, b"\r\n")),
+            Box::new(move || fill(big_target, |rng, n, out| big_event(rng, n, out, b"\r\n"))),
         ),
-        corpus(
+        (
             "tokens+ping",
             "LLM tokens with `: ping` comments mixed in",
-            fill(target, token_with_pings),
+            Box::new(move || fill(target, token_with_pings)),
         ),
-    ]
+    ];
+    specs
+        .into_iter()
+        .filter(|(name, ..)| keep(name))
+        .map(|(name, about, make)| corpus(name, about, make()))
+        .collect()
 }
 
 fn corpus(name: &'static str, about: &'static str, (bytes, events): (Vec<u8>, u64)) -> Corpus {
