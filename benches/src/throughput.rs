@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Options: `--quick`, `--only NAME[,NAME]` (contenders), `--corpus NAME[,NAME]`,
-//! `--chunk N[,N]` (`whole` for one piece), `--reps N`, `--loop N` (repeat the whole measurement
+//! `--chunk N[,N]` (`whole` for one piece), `--reps N`, `--timeout SECS` (per run, default 2), `--loop N` (repeat the whole measurement
 //! N times, for a profiler), `--no-check` (skip the checksum runs, for a profiler), `--strict` (exit 1 on any peer mismatch too).
 //!
 //! Every cell first runs once with a checksum over each event's type, data and id, compared with
@@ -569,6 +569,13 @@ fn options() -> Result<Options, String> {
                     .and_then(|n| n.parse().ok())
                     .filter(|&n| n > 0)
                     .ok_or("--reps needs a positive number")?;
+            }
+            "--timeout" => {
+                o.run_timeout = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .map(Duration::from_secs)
+                    .ok_or("--timeout needs seconds")?;
             }
             "--loop" => {
                 o.loops = args
