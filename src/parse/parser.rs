@@ -391,6 +391,7 @@ fn text(bytes: &[u8]) -> &str {
 }
 
 /// Text already checked to be UTF-8, from the input (through its window) or the buffer.
+#[inline]
 fn resolve_text<'a, 'i: 'a>(
     loc: Loc,
     buf: &'a [u8],
@@ -423,6 +424,7 @@ impl<'i> Utf8Window<'i> {
     const EMPTY: Self = Self { start: 0, text: "" };
 
     /// `input[s..e]` as text, or `None` when it is not valid UTF-8.
+    #[inline]
     fn text(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
         let end = self.start + self.text.len();
         if s >= self.start && e <= end {

@@ -176,6 +176,9 @@ impl Tokenizer {
 
     /// Finds the next token in `input[*pos..]`, advancing `*pos` past what it consumed.
     /// Returns `None` once every byte of `input` is consumed.
+    // Forced inline: it runs once per line, and as a call into the parser's loop its prologue,
+    // epilogue and returned token cost about as much as the line itself on small events.
+    #[inline(always)]
     pub(crate) fn next_raw(&mut self, input: &[u8], pos: &mut usize) -> Option<RawToken> {
         loop {
             let p = *pos;
@@ -278,7 +281,8 @@ impl Tokenizer {
 
     /// Handles a line that starts at `p`: the fast path when it ends inside this input.
     /// Returns `None` when the line continues past this input with nothing to report yet.
-    #[inline]
+    // Forced for the same reason as `next_raw`, whose hot path this is.
+    #[inline(always)]
     fn line_start(&mut self, input: &[u8], p: usize, pos: &mut usize) -> Option<RawToken> {
         let b = input[p];
         if b == b'\n' || b == b'\r' {
