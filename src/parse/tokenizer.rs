@@ -17,6 +17,10 @@
 
 use memchr::{memchr, memchr2};
 
+/// Below this many bytes a plain loop finds a byte sooner than `memchr`, whose dispatch and
+/// setup cost more than the search when inputs arrive a few bytes at a time.
+const SHORT_SCAN: usize = 16;
+
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// Marks that the start-of-stream BOM check is over.
 const BOM_DONE: u8 = u8::MAX;
@@ -227,7 +231,7 @@ impl Tokenizer {
                             return None;
                         }
                     }
-                    let (end, last) = match memchr2(b'\n', b'\r', &input[p..]) {
+                    let (end, last) = match find_line_end(&input[p..]) {
                         Some(off) => {
                             let end = p + off;
                             *pos = self.after_line_end(input, end);
@@ -290,7 +294,7 @@ impl Tokenizer {
             return Some(RawToken::Blank);
         }
         let rest = &input[p..];
-        if let Some(off) = memchr2(b'\n', b'\r', rest) {
+        if let Some(off) = find_line_end(rest) {
             let end = p + off;
             let (field, value_at) = split_line(&input[p..end]);
             *pos = self.after_line_end(input, end);
@@ -362,7 +366,7 @@ impl Tokenizer {
         len: u8,
     ) -> Option<RawToken> {
         let rest = &input[p..];
-        let line_end = memchr2(b'\n', b'\r', rest);
+        let line_end = find_line_end(rest);
         let scan = &rest[..line_end.unwrap_or(rest.len())];
         self.line = Line::Name { name, len };
         if let Some(colon) = memchr(b':', scan) {
@@ -474,6 +478,16 @@ impl<'i> Iterator for Tokens<'_, 'i> {
                 last,
             }),
         })
+    }
+}
+
+/// The offset of the first CR or LF in `hay`.
+#[inline(always)]
+fn find_line_end(hay: &[u8]) -> Option<usize> {
+    if hay.len() < SHORT_SCAN {
+        hay.iter().position(|&b| b == b'\n' || b == b'\r')
+    } else {
+        memchr2(b'\n', b'\r', hay)
     }
 }
 
