@@ -18,6 +18,7 @@
 //! reports an error on these valid corpora; peer mismatches are printed loudly (and fail only
 //! with `--strict`, since some are the peers' own spec bugs).
 
+mod conformance;
 mod contenders;
 mod corpus;
 
@@ -79,6 +80,18 @@ fn main() -> ExitCode {
     eprintln!("total time {:.1} s", started.elapsed().as_secs_f64());
 
     print_tables(&corpora, &contenders, &opts, &report);
+    let parsers: Vec<Contender> = contenders.iter().copied().filter(|c| c.parses()).collect();
+    let (rows, sansse_wrong) = conformance::check(&parsers);
+    let spec_mismatches = print_conformance(&parsers, &rows);
+    if sansse_wrong {
+        eprintln!("!!!!! FAILURE: sansse disagrees with a spec case");
+        report.sansse_failures += 1;
+    }
+    if spec_mismatches > 0 && opts.strict {
+        report
+            .mismatches
+            .push(format!("{spec_mismatches} spec-case mismatches"));
+    }
     if report.sansse_failures > 0 || (opts.strict && !report.mismatches.is_empty()) {
         return ExitCode::FAILURE;
     }
@@ -465,8 +478,54 @@ fn print_tables(corpora: &[Corpus], contenders: &[Contender], opts: &Options, re
             println!("- {m}");
         }
     } else {
-        println!("\nAll implementations produced the same events (count and checksum) as sansse.");
+        println!(
+            "\nAll implementations produced the same events (count and checksum) as sansse on every corpus and chunking."
+        );
     }
+}
+
+/// Prints the spec-case table and the details of each failure; returns how many failed.
+fn print_conformance(parsers: &[Contender], rows: &[Vec<conformance::Verdict>]) -> usize {
+    use conformance::{CASES, Verdict};
+    println!();
+    println!(
+        "Spec cases (WHATWG HTML §9.2.6), each fed whole and byte by byte; ✓ when the events \
+         (type, data, last event ID) are the spec's."
+    );
+    println!();
+    let mut header = String::from("| case |");
+    let mut rule = String::from("|---|");
+    for c in parsers {
+        header += &format!(" {} |", c.name());
+        rule += ":---:|";
+    }
+    println!("{header}\n{rule}");
+    let mut details = Vec::new();
+    for (case, row) in CASES.iter().zip(rows) {
+        let mut line = format!("| {} |", case.name);
+        for (c, verdict) in parsers.iter().zip(row) {
+            match verdict {
+                Verdict::Pass => line += " ✓ |",
+                Verdict::Fail(why) => {
+                    line += " ✗ |";
+                    details.push(format!(
+                        "{} on \"{}\" (expected {:?}): {why}",
+                        c.name(),
+                        case.name,
+                        case.expected
+                    ));
+                }
+            }
+        }
+        println!("{line}");
+    }
+    if !details.is_empty() {
+        println!("\nSpec-case failures:\n");
+        for d in &details {
+            println!("- {d}");
+        }
+    }
+    details.len()
 }
 
 #[derive(Default)]
@@ -531,12 +590,12 @@ fn options() -> Result<Options, String> {
         quick: false,
         strict: false,
         no_check: false,
-        reps: 9,
+        reps: 11,
         loops: 1,
         only: Vec::new(),
         corpora: Vec::new(),
         chunks: vec![WHOLE, 4096, 64, 7],
-        cell_budget: Duration::from_millis(800),
+        cell_budget: Duration::from_millis(1200),
         run_timeout: Duration::from_secs(2),
     };
     let mut args = std::env::args().skip(1);
