@@ -7,7 +7,8 @@ use proptest::prelude::*;
 use sansse::client::{ClientConfig, ReconnectReason, State};
 use sansse::http::{BodyError, encode_chunk, encode_last_chunk};
 
-const CONFIG: ClientConfig<'static> = ClientConfig::new("example.com", "/events").with_backoff(EXACT);
+const CONFIG: ClientConfig<'static> =
+    ClientConfig::new("example.com", "/events").with_backoff(EXACT);
 
 const EVENTS: &[u8] = b"id: 1\nevent: greet\ndata: hello\r\n\r\n:keepalive 15000\ndata: two\ndata: lines\n\nretry: 4000\nid: 2\ndata: \xF0\x9F\x8E\x89\n\n";
 
@@ -66,7 +67,11 @@ fn chunked_body_ends_with_its_last_chunk() {
         let mut client = Client::new(CONFIG);
         client.connected();
         assert_eq!(client.feed(&chunked(size)), expected(), "chunks of {size}");
-        assert_eq!(client.session.idle_limit(), None, "closed after the last chunk");
+        assert_eq!(
+            client.session.idle_limit(),
+            None,
+            "closed after the last chunk"
+        );
         let events = client.take_events();
         assert_eq!(
             events,
@@ -132,7 +137,11 @@ fn every_single_cut_gives_the_same_messages() {
         for cut in 0..=response.len() {
             let mut client = Client::new(CONFIG);
             client.connected();
-            assert_eq!(feed_split(&mut client, &response, &[cut]), expected(), "cut {cut}");
+            assert_eq!(
+                feed_split(&mut client, &response, &[cut]),
+                expected(),
+                "cut {cut}"
+            );
         }
     }
 }

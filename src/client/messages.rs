@@ -1,12 +1,10 @@
 //! The lending iterator over the SSE messages in one input of a [`ClientSession`].
 
-use heapless::String;
-
 use crate::heartbeat::parse_keepalive_announcement;
-use crate::parse::{Event, Found, FoundEvent, ParseError};
+use crate::parse::{Event, Found, FoundEvent, ParseError, Utf8Window};
 use crate::time::Instant;
 
-use super::{ClientSession, ID_CAPACITY, Phase, ReconnectReason, ResumeMode};
+use super::{ClientSession, Phase, ReconnectReason};
 
 /// The messages in the bytes given to [`ClientSession::handle_bytes`], handed out one by one.
 ///
@@ -30,9 +28,11 @@ pub struct Messages<'s, 'b, 'i> {
     now: Instant,
     /// Body bytes not yet given to the body decoder.
     rest: &'i [u8],
-    /// The payload slice being parsed, and the parser's position in it.
+    /// The payload slice being parsed, the parser's position in it, and the stretch of it
+    /// known to be UTF-8.
     slice: &'i [u8],
     pos: usize,
+    utf8: Utf8Window<'i>,
     /// The body ends after `slice`.
     body_end: bool,
     done: bool,
@@ -46,6 +46,7 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
             rest,
             slice: &[],
             pos: 0,
+            utf8: Utf8Window::EMPTY,
             body_end: false,
             done: rest.is_empty(),
         }
@@ -63,7 +64,11 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
             Ok(found) => found,
             Err(e) => return Some(Err(e)),
         };
-        Some(self.session.parser.resolve_event(self.slice, found))
+        Some(
+            self.session
+                .parser
+                .resolve_event(self.slice, found, &mut self.utf8),
+        )
     }
 
     /// Acknowledges every event handed out so far, as
@@ -106,6 +111,7 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
                         self.rest = self.rest.get(decoded.consumed..).unwrap_or_default();
                         self.slice = decoded.data;
                         self.pos = 0;
+                        self.utf8 = Utf8Window::EMPTY;
                         self.body_end = decoded.end;
                     }
                     Err(e) => {
@@ -118,14 +124,19 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
                 continue;
             }
             let session = &mut *self.session;
-            match session.parser.next_found(self.slice, &mut self.pos) {
+            match session
+                .parser
+                .next_found(self.slice, &mut self.pos, &mut self.utf8)
+            {
                 // The parser has consumed (and spilled) the slice.
                 None => self.pos = self.slice.len(),
                 Some(Err(e)) => return Some(Err(e)),
                 Some(Ok(Found::Event(event))) => return Some(Ok(event)),
                 Some(Ok(Found::Retry(ms))) => session.on_retry(ms),
                 Some(Ok(Found::Comment(comment))) => {
-                    let text = session.parser.resolve_comment(self.slice, comment);
+                    let text = session
+                        .parser
+                        .resolve_comment(self.slice, comment, &mut self.utf8);
                     if let Some(interval) = parse_keepalive_announcement(text) {
                         session.on_keepalive(self.now, interval);
                     }
@@ -140,10 +151,9 @@ impl Drop for Messages<'_, '_, '_> {
         if self.done {
             return;
         }
-        // The resume id before anything the application has not seen; ids are at most
-        // `ID_CAPACITY` bytes because the parser's limits are derived from its capacity.
-        let mut before = String::<ID_CAPACITY>::new();
-        let _ = before.push_str(self.session.parser.last_event_id());
+        // Read the rest without the application. A found event is never resolved, so its id is
+        // never committed: the resume id stays at the last event handed out (or an id-only
+        // block after it).
         let mut undelivered = false;
         while let Some(found) = self.advance() {
             if found.is_ok() {
@@ -151,16 +161,11 @@ impl Drop for Messages<'_, '_, '_> {
                 break;
             }
         }
-        if !undelivered {
-            return;
-        }
-        // Ranges of this input must not outlive it, although the reset below drops them anyway.
-        self.session.parser.release_input(self.slice);
-        self.session
-            .drop_and_retry(self.now, ReconnectReason::Undelivered);
-        if self.session.config.resume == ResumeMode::Dispatched {
-            // The event found above committed its id; the next attempt resumes before it.
-            let _ = self.session.parser.set_last_event_id(&before);
+        if undelivered {
+            // Ranges of this input must not outlive it (the reset below drops them anyway).
+            self.session.parser.release_input(self.slice);
+            self.session
+                .drop_and_retry(self.now, ReconnectReason::Undelivered);
         }
     }
 }

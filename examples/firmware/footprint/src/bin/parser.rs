@@ -1,0 +1,68 @@
+//! Parser only: a `Parser<[u8; 1024]>` in a static, fed [`STREAM`] in [`PIECE`]-byte pieces.
+
+#![no_std]
+#![no_main]
+
+use core::hint::black_box;
+use core::mem::MaybeUninit;
+
+use sansse::parse::{Output, Parser};
+use sansse_firmware_footprint::{PIECE, STREAM, Tally, run};
+
+/// A typical small-device buffer; flash use does not depend on it, static RAM does.
+const CAPACITY: usize = 1024;
+
+#[cortex_m_rt::entry]
+fn main() -> ! {
+    // Counted by hand from `STREAM`: five events whose type, data and id add up to 36 + 37 +
+    // 43 + 22 + 49 = 187 bytes (U+FFFD counts 3, an absent type reads as "message"), one retry
+    // of 3000, two comments of 10 + 4 bytes, and an empty last event ID at the end.
+    run(
+        workload,
+        Tally {
+            events: 5,
+            retries: 1,
+            comments: 2,
+            errors: 0,
+            bytes: 187 + 3000 + 14,
+        },
+    )
+}
+
+fn workload() -> Tally {
+    let parser = parser();
+    let mut tally = Tally::default();
+    for piece in black_box(STREAM).chunks(PIECE) {
+        let mut feed = parser.feed(piece);
+        while let Some(output) = feed.next() {
+            match output {
+                Ok(Output::Event(event)) => {
+                    tally.events += 1;
+                    tally.bytes +=
+                        (event.event_type().len() + event.data().len() + event.id().len()) as u32;
+                }
+                Ok(Output::Retry(ms)) => {
+                    tally.retries += 1;
+                    tally.bytes = tally.bytes.wrapping_add(ms as u32);
+                }
+                Ok(Output::Comment(text)) => {
+                    tally.comments += 1;
+                    tally.bytes += text.len() as u32;
+                }
+                Ok(_) => {}
+                Err(_) => tally.errors += 1,
+            }
+        }
+    }
+    tally.bytes += parser.last_event_id().len() as u32;
+    tally
+}
+
+/// The parser lives in `.bss`, built at run time: a `static` initialised with `Parser::new()`
+/// would land in `.data` and cost its whole buffer in flash as well (its limits are not zero).
+fn parser() -> &'static mut Parser<[u8; CAPACITY]> {
+    static mut PARSER: MaybeUninit<Parser<[u8; CAPACITY]>> = MaybeUninit::uninit();
+    let slot = &raw mut PARSER;
+    // SAFETY: called once, from the only thread of this firmware, so the reference is unique.
+    unsafe { (&mut *slot).write(Parser::new()) }
+}

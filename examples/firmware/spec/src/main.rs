@@ -1,0 +1,74 @@
+//! The firmware proof: sansse's host test tables, run on a bare-metal Cortex-M under QEMU.
+//!
+//! Each scenario is a function that records its checks in a [`Report`]; `main` runs them all,
+//! prints `firmware: N passed, M failed` over semihosting and exits with `EXIT_SUCCESS` only
+//! when nothing failed (a panic exits with `EXIT_FAILURE` through panic-semihosting).
+//!
+//! ```text
+//! cargo run --release --target thumbv6m-none-eabi      # Cortex-M0, micro:bit, 16 KiB RAM
+//! cargo run --release --target thumbv7m-none-eabi      # Cortex-M3, LM3S6965
+//! cargo run --release --target thumbv7em-none-eabihf   # Cortex-M4F, MPS2-AN386
+//! ```
+//!
+//! Nothing here allocates: every parser and output line lives on the stack, sized for the
+//! micro:bit's 16 KiB of RAM.
+
+#![no_std]
+#![no_main]
+
+use cortex_m as _; // links the critical-section implementation
+use cortex_m_rt::entry;
+use cortex_m_semihosting::{debug, hprintln};
+use panic_semihosting as _;
+
+mod json;
+mod parser_spec;
+mod report;
+
+/// The host's spec table, the very same file (plain `const` data).
+#[path = "../../../../tests/support/spec_cases.rs"]
+mod spec_cases;
+
+use report::Report;
+
+/// Every scenario, in the order run. A new one (a client session against scripted bytes, a
+/// server session replaying from its ring) is one more line here and one more module.
+const SCENARIOS: &[Scenario] = &[Scenario {
+    name: "parser spec table",
+    run: parser_spec::run,
+}];
+
+/// A group of checks run on the device.
+struct Scenario {
+    /// Shown in the per-scenario line of the log.
+    name: &'static str,
+    /// Runs every check, recording each in the report.
+    run: fn(&mut Report),
+}
+
+#[entry]
+fn main() -> ! {
+    let mut report = Report::new();
+    for Scenario { name, run } in SCENARIOS {
+        let before = report;
+        run(&mut report);
+        let passed = report.passed - before.passed;
+        let failed = report.failed - before.failed;
+        hprintln!("- {name}: {passed} checks ok, {failed} wrong");
+    }
+    // The line CI looks for; keep its shape.
+    hprintln!(
+        "firmware: {} passed, {} failed",
+        report.passed,
+        report.failed
+    );
+    debug::exit(if report.failed == 0 {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+    // Only reached without a debugger or semihosting host.
+    loop {
+        core::hint::spin_loop();
+    }
+}

@@ -1,0 +1,42 @@
+//! Counts checks and prints the first failures over semihosting.
+
+use core::fmt;
+
+use cortex_m_semihosting::hprintln;
+
+/// Failures printed in full; the rest are only counted, so a broken build cannot flood the
+/// log (semihosting output is slow under QEMU).
+const PRINTED_FAILURES: u32 = 20;
+
+/// Passed and failed checks so far.
+#[derive(Clone, Copy)]
+pub(crate) struct Report {
+    pub(crate) passed: u32,
+    pub(crate) failed: u32,
+}
+
+impl Report {
+    pub(crate) const fn new() -> Self {
+        Self {
+            passed: 0,
+            failed: 0,
+        }
+    }
+
+    /// Records the outcome of one check; `what` names it when it failed.
+    pub(crate) fn record<E: fmt::Display>(
+        &mut self,
+        what: fmt::Arguments<'_>,
+        outcome: Result<(), E>,
+    ) {
+        match outcome {
+            Ok(()) => self.passed += 1,
+            Err(why) => {
+                if self.failed < PRINTED_FAILURES {
+                    hprintln!("FAIL {what}: {why}");
+                }
+                self.failed += 1;
+            }
+        }
+    }
+}
