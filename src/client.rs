@@ -44,7 +44,6 @@ mod outputs;
 use core::fmt;
 use core::time::Duration;
 
-use embedded_io::ErrorKind;
 use heapless::{Deque, String, Vec};
 
 use crate::backoff::Backoff;
@@ -54,6 +53,9 @@ use crate::parse::Parser;
 use crate::time::{Instant, Monotonic};
 
 pub use config::{ClientBuffers, ClientConfig, ClientStorage, ConfigError, ResumeMode};
+/// The I/O error kinds [`ClientSession::handle_error`] takes, re-exported so a shell needs no
+/// direct dependency on `embedded-io`.
+pub use embedded_io::ErrorKind;
 pub use messages::Messages;
 pub use outputs::{
     AckError, Action, CloseReason, Deadline, ReconnectReason, RequestBuildError, SessionEvent,

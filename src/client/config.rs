@@ -208,14 +208,64 @@ impl<'b> ClientConfig<'b> {
         self.target
     }
 
-    /// The resume mode.
-    pub const fn resume(&self) -> ResumeMode {
-        self.resume
+    /// The configured method.
+    pub const fn method(&self) -> &'b str {
+        self.method
+    }
+
+    /// The configured body, if any.
+    pub const fn body(&self) -> Option<&'b [u8]> {
+        self.body
+    }
+
+    /// The headers sent on every attempt.
+    pub const fn headers(&self) -> &'b [(&'b str, &'b str)] {
+        self.headers
+    }
+
+    /// The id the first attempt resumes after (`""` for none).
+    pub const fn last_event_id(&self) -> &'b str {
+        self.last_event_id
+    }
+
+    /// The reconnect timing.
+    pub const fn backoff(&self) -> BackoffConfig {
+        self.backoff
+    }
+
+    /// The idle watchdog settings.
+    pub const fn idle(&self) -> IdleConfig {
+        self.idle
+    }
+
+    /// The ping schedule, if pings are on.
+    pub const fn ping(&self) -> Option<PingConfig> {
+        self.ping
+    }
+
+    /// How many redirects one attempt may follow.
+    pub const fn max_redirects(&self) -> u8 {
+        self.max_redirects
     }
 
     /// The connect timeout.
     pub const fn connect_timeout(&self) -> Duration {
         Duration::from_millis(self.connect_timeout_ms)
+    }
+
+    /// The status policy.
+    pub const fn policy(&self) -> Policy {
+        self.policy
+    }
+
+    /// The response head limits.
+    pub const fn head_limits(&self) -> HeadLimits {
+        self.head_limits
+    }
+
+    /// The resume mode.
+    pub const fn resume(&self) -> ResumeMode {
+        self.resume
     }
 }
 

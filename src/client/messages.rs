@@ -1,10 +1,12 @@
 //! The lending iterator over the SSE messages in one input of a [`ClientSession`].
 
+use heapless::String;
+
 use crate::heartbeat::parse_keepalive_announcement;
 use crate::parse::{Event, Found, FoundEvent, ParseError, Utf8Window};
 use crate::time::Instant;
 
-use super::{ClientSession, Phase, ReconnectReason};
+use super::{ClientSession, ID_CAPACITY, Phase, ReconnectReason, ResumeMode};
 
 /// The messages in the bytes given to [`ClientSession::handle_bytes`], handed out one by one.
 ///
@@ -18,9 +20,9 @@ use super::{ClientSession, Phase, ReconnectReason};
 ///
 /// Call [`Messages::next`] until it returns `None`. If you drop it earlier, the session reads
 /// the rest of the input without you. When that rest holds an event you never saw, the session
-/// drops the connection and reconnects ([`ReconnectReason::Undelivered`]), resuming from the last
-/// event you did see, so nothing is lost, at the cost of a reconnect. Comments, `retry:` fields
-/// and id-only blocks in the rest are applied as usual.
+/// drops the connection and reconnects ([`ReconnectReason::Undelivered`]), resuming from before
+/// that event, so nothing is lost, at the cost of a reconnect. Comments, `retry:` fields, id-only
+/// blocks and skipped (oversized) events before it are applied as usual.
 #[must_use = "drain the messages: dropping them early costs a reconnect"]
 #[derive(Debug)]
 pub struct Messages<'s, 'b, 'i> {
@@ -96,6 +98,10 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
                 return None;
             };
             if self.pos >= self.slice.len() {
+                // The parser spills what still borrows a slice only when asked past its end; an
+                // output that ended exactly at the end leaves that undone (an `event` line
+                // followed by a `retry` line, say).
+                self.session.parser.release_input(self.slice);
                 if self.body_end {
                     self.done = true;
                     self.session
@@ -151,21 +157,36 @@ impl Drop for Messages<'_, '_, '_> {
         if self.done {
             return;
         }
-        // Read the rest without the application. A found event is never resolved, so its id is
-        // never committed: the resume id stays at the last event handed out (or an id-only
-        // block after it).
-        let mut undelivered = false;
+        // Read the rest without the application, up to the first event it would have been
+        // handed. Only resolving tells (data that overflows once invalid UTF-8 is replaced is
+        // an error, not an event), and resolving commits the id, so the id before is kept.
+        let mut undelivered = None;
         while let Some(found) = self.advance() {
-            if found.is_ok() {
-                undelivered = true;
+            let Ok(event) = found else {
+                continue;
+            };
+            let mut before = String::<ID_CAPACITY>::new();
+            // Cannot fail: the parser's ids fit `ID_CAPACITY`.
+            let _ = before.push_str(self.session.parser.last_event_id());
+            let resolved = self
+                .session
+                .parser
+                .resolve_event(self.slice, event, &mut self.utf8);
+            if resolved.is_ok() {
+                undelivered = Some(before);
                 break;
             }
         }
-        if undelivered {
-            // Ranges of this input must not outlive it (the reset below drops them anyway).
-            self.session.parser.release_input(self.slice);
-            self.session
-                .drop_and_retry(self.now, ReconnectReason::Undelivered);
+        let Some(before) = undelivered else {
+            return;
+        };
+        // Ranges of this input must not outlive it (the reset below drops them anyway).
+        self.session.parser.release_input(self.slice);
+        self.session
+            .drop_and_retry(self.now, ReconnectReason::Undelivered);
+        if self.session.config.resume == ResumeMode::Dispatched {
+            // The next attempt resumes before the event the application never saw.
+            let _ = self.session.parser.set_last_event_id(&before);
         }
     }
 }
