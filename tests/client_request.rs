@@ -36,7 +36,7 @@ fn headers_and_body_are_resent_on_every_attempt() {
     assert_eq!(client.connected(), EXPECTED);
     client
         .session
-        .handle_error(client.now, embedded_io::ErrorKind::ConnectionReset);
+        .handle_error(client.now, sansse::client::ErrorKind::ConnectionReset);
     client.fire();
     assert_eq!(client.connected(), EXPECTED);
     assert_eq!(client.requests.len(), 4);

@@ -225,14 +225,14 @@ fn connect_error_is_retried_and_stale_reports_are_ignored() {
     client.at(3);
     client
         .session
-        .handle_error(client.now, embedded_io::ErrorKind::ConnectionRefused);
+        .handle_error(client.now, sansse::client::ErrorKind::ConnectionRefused);
     client.drain();
     assert_eq!(
         client.take_events(),
         [Ev::Reconnecting {
             delay_ms: 1_000,
             attempt: 1,
-            reason: ReconnectReason::Io(embedded_io::ErrorKind::ConnectionRefused),
+            reason: ReconnectReason::Io(sansse::client::ErrorKind::ConnectionRefused),
         }]
     );
     assert_eq!(client.take_actions(), [Act::Disconnect]);

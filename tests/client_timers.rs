@@ -418,7 +418,7 @@ proptest! {
                 0 => { client.feed(b"HTTP/1.1 500 x\r\n\r\n"); }
                 1 => { client.eof(); }
                 2 => {
-                    client.session.handle_error(client.now, embedded_io::ErrorKind::TimedOut);
+                    client.session.handle_error(client.now, sansse::client::ErrorKind::TimedOut);
                     client.drain();
                 }
                 _ => { client.fire(); } // connect timeout

@@ -8,6 +8,10 @@
 #[path = "../fuzz/bodies/parser.rs"]
 mod parser_body;
 
+#[allow(dead_code)]
+#[path = "../fuzz/bodies/client.rs"]
+mod client_body;
+
 use core::panic::AssertUnwindSafe;
 use std::fs;
 use std::panic::catch_unwind;
@@ -19,10 +23,16 @@ struct Target {
     body: fn(&[u8]),
 }
 
-const TARGETS: &[Target] = &[Target {
-    name: "parser",
-    body: parser_body::parser,
-}];
+const TARGETS: &[Target] = &[
+    Target {
+        name: "parser",
+        body: parser_body::parser,
+    },
+    Target {
+        name: "client",
+        body: client_body::client,
+    },
+];
 
 #[test]
 fn every_target_has_a_non_empty_corpus() {
