@@ -146,6 +146,19 @@ fn every_single_cut_gives_the_same_messages() {
     }
 }
 
+#[test]
+fn fields_pending_at_the_end_of_a_read_survive_it() {
+    // The read ends right after an output (the retry), with an id and a type still pending.
+    let mut client = Client::new(CONFIG);
+    client.open(b"id: 7\nevent: e\nretry: 414\n");
+    assert_eq!(client.feed(b"data: x\n\n"), [msg("e", "x", "7")]);
+
+    let mut client = Client::new(CONFIG);
+    client.open(b"id: 7\nevent: e\nretry: 414\n");
+    assert!(client.feed(b"\r").is_empty());
+    assert_eq!(client.session.last_event_id(), "7");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 

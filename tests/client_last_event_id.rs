@@ -216,6 +216,26 @@ fn undrained_messages_with_nothing_left_to_deliver_keep_the_connection() {
 }
 
 #[test]
+fn an_event_too_large_once_decoded_left_unread_costs_no_reconnect() {
+    let mut client = Client::new(CONFIG);
+    client.connected();
+    // 1300 invalid bytes fit the data region raw, but not as 3900 bytes of U+FFFD.
+    let bytes = [
+        SSE_HEAD,
+        b"id: 1\ndata: a\n\nid: 2\ndata: ",
+        &[0xFF; 1300],
+        b"\n\n",
+    ]
+    .concat();
+    let mut messages = client.session.handle_bytes(client.now, &bytes);
+    assert_eq!(messages.next().unwrap().unwrap().id(), "1");
+    drop(messages);
+    assert_eq!(client.state(), State::Open);
+    assert_eq!(client.session.last_event_id(), "1");
+    assert_eq!(client.take_events(), [Ev::Open(200)]);
+}
+
+#[test]
 fn id_a_header_cannot_carry_is_not_sent() {
     let mut client = Client::new(CONFIG);
     let got = client.open(b"id: a\x01b\ndata: x\n\n");
