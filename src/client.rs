@@ -1044,3 +1044,166 @@ fn copy_prefix(from: &[u8], to: &mut [u8]) -> usize {
 fn text(bytes: &[u8]) -> &str {
     core::str::from_utf8(bytes).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session<'b>(storage: &'b mut ClientStorage<256, 256, 256, 32>) -> ClientSession<'b> {
+        let config = ClientConfig::new("example.com", "/a/b?q");
+        ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).expect("valid config")
+    }
+
+    #[test]
+    fn ids_with_controls_are_not_sent() {
+        assert_eq!(header_safe("41"), "41");
+        assert_eq!(header_safe("tab\there é"), "tab\there é");
+        assert_eq!(header_safe("a\u{1}b"), "");
+        assert_eq!(header_safe("del\u{7f}"), "");
+    }
+
+    #[test]
+    fn hosts_compare_without_case_or_brackets() {
+        assert!(same_host("Example.COM", "example.com"));
+        assert!(same_host("[::1]", "::1"));
+        assert!(!same_host("example.com", "example.org"));
+    }
+
+    #[test]
+    fn copy_prefix_copies_what_fits() {
+        let mut to = [0u8; 3];
+        assert_eq!(copy_prefix(b"hello", &mut to), 3);
+        assert_eq!(&to, b"hel");
+        assert_eq!(copy_prefix(b"", &mut to), 0);
+        assert_eq!(copy_prefix(b"x", &mut []), 0);
+    }
+
+    #[test]
+    fn relative_redirect_keeps_the_host_in_place() {
+        let config = ClientConfig::new("example.com", "/a/b?q").with_port(8080);
+        let mut redirect = [0u8; 32];
+        let mut scratch = [0u8; 64];
+        let first = Location::parse("http://h.test:81/x/y").unwrap();
+        let route = follow(
+            &config,
+            &Route::CONFIGURED,
+            &mut redirect,
+            &mut scratch,
+            first,
+        )
+        .unwrap();
+        assert_eq!(
+            route_parts(&config, &route, &redirect),
+            ("h.test", 81, "/x/y")
+        );
+        assert!(route.cross_origin());
+
+        let second = Location::parse("z?1").unwrap();
+        let route = follow(&config, &route, &mut redirect, &mut scratch, second).unwrap();
+        assert_eq!(
+            route_parts(&config, &route, &redirect),
+            ("h.test", 81, "/x/z?1")
+        );
+
+        let home = Location::parse("/").unwrap();
+        let route = follow(
+            &config,
+            &Route::CONFIGURED,
+            &mut redirect,
+            &mut scratch,
+            home,
+        )
+        .unwrap();
+        assert_eq!(
+            route_parts(&config, &route, &redirect),
+            ("example.com", 8080, "/")
+        );
+        assert!(!route.cross_origin());
+    }
+
+    #[test]
+    fn redirect_that_does_not_fit_says_how_much_it_needs() {
+        let config = ClientConfig::new("example.com", "/");
+        let mut redirect = [0u8; 8];
+        let mut scratch = [0u8; 64];
+        let location = Location::parse("http://host.test/long/path").unwrap();
+        let error = follow(
+            &config,
+            &Route::CONFIGURED,
+            &mut redirect,
+            &mut scratch,
+            location,
+        );
+        assert_eq!(
+            error.unwrap_err(),
+            CloseReason::RedirectTooLong { needed: 19 }
+        );
+        let mut tiny_scratch = [0u8; 4];
+        let location = Location::parse("/long/path").unwrap();
+        let error = follow(
+            &config,
+            &Route::CONFIGURED,
+            &mut redirect,
+            &mut tiny_scratch,
+            location,
+        );
+        assert_eq!(
+            error.unwrap_err(),
+            CloseReason::RedirectTooLong { needed: 10 }
+        );
+    }
+
+    #[test]
+    fn story_queue_keeps_the_newest_events() {
+        let mut storage = ClientStorage::new();
+        let mut session = session(&mut storage);
+        for _ in 0..EVENT_QUEUE + 2 {
+            session.push_event(SessionEvent::WaitingForLink);
+        }
+        session.push_event(SessionEvent::Redirected { status: 307 });
+        let mut seen = 0;
+        let mut last_redirected = false;
+        while let Some(event) = session.poll_event() {
+            seen += 1;
+            last_redirected = event == SessionEvent::Redirected { status: 307 };
+        }
+        assert_eq!(seen, EVENT_QUEUE);
+        assert!(last_redirected);
+    }
+
+    #[test]
+    fn debug_shows_the_route_and_state_not_the_buffers() {
+        let mut storage = ClientStorage::new();
+        let session = session(&mut storage);
+        let mut text = String::<512>::new();
+        core::fmt::Write::write_fmt(&mut text, format_args!("{session:?}")).unwrap();
+        assert!(text.starts_with("ClientSession { state: Connecting, host: \"example.com\""));
+        assert!(text.contains("target: \"/a/b?q\""));
+        assert!(text.len() < 300, "{text}");
+    }
+
+    #[test]
+    fn close_is_final_and_idempotent() {
+        let mut storage = ClientStorage::new();
+        let mut session = session(&mut storage);
+        assert!(matches!(
+            session.poll_action(),
+            Some(Action::Connect { .. })
+        ));
+        session.close(Instant::from_millis(5));
+        session.close(Instant::from_millis(6));
+        assert_eq!(session.poll_action(), Some(Action::Disconnect));
+        assert_eq!(session.poll_action(), None);
+        assert_eq!(
+            session.poll_event(),
+            Some(SessionEvent::Closed {
+                reason: CloseReason::Local
+            })
+        );
+        assert_eq!(session.poll_event(), None);
+        session.handle_link_down(Instant::from_millis(7));
+        session.handle_link_up(Instant::from_millis(8));
+        assert_eq!(session.poll_action(), None);
+        assert_eq!(session.state(), State::Closed);
+    }
+}
