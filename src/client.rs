@@ -6,17 +6,16 @@
 //!
 //! # States
 //!
-//! ```text
-//!            Connect action          200 text/event-stream
-//!   new ──► Connecting ──────────────────────────────────► Open
-//!              │   ▲  ▲ 3xx: Disconnect + Connect            │
-//!              │   │  └──────────┘                           │ EOF, error, body end,
-//!              │   │ delay over / link up                    │ idle, pong overdue
-//!              │   └────────────── Waiting ◄─────────────────┘
-//!              │  5xx/429/408, EOF, error, timeout ▲
-//!              └───────────────────────────────────┘
-//!   204, refused response, give-up, redirect limit, close() ──► Closed (from any state)
-//! ```
+//! | from | on | to |
+//! |---|---|---|
+//! | (new) | | Connecting: a `Connect` is queued |
+//! | Connecting | `200` with `text/event-stream` | Open |
+//! | Connecting | `301`, `302`, `303`, `307`, `308` | Connecting: `Disconnect`, then `Connect` where it points |
+//! | Connecting | `5xx`, `429`, `408`, EOF, error, connect timeout, malformed head | Waiting |
+//! | Open | EOF, error, body end, idle timeout, pong overdue, bad framing, undelivered events | Waiting |
+//! | Waiting | backoff delay over, or link up | Connecting |
+//! | Connecting, Open, Waiting | link down | Waiting, with no deadline until link up |
+//! | any | `204`, refused response, give-up, redirect limit or failure, `close()` | Closed |
 //!
 //! Rules the machine keeps:
 //!
@@ -100,7 +99,8 @@ const EVENT_QUEUE: usize = 8;
 ///
 /// Skipping a step breaks things: undrained actions leave sockets open or attempts unmade,
 /// undrained transmit bytes leave the server waiting for the request, undrained story events
-/// are dropped oldest first beyond eight, and an undrained [`Messages`] costs a reconnect.
+/// are dropped oldest first beyond eight, and a [`Messages`] dropped while it still holds an
+/// event costs a reconnect.
 ///
 /// Every input takes `now` first. Calling [`handle_timeout`](Self::handle_timeout) early or
 /// twice is a harmless no-op, and so are inputs that do not fit the state (bytes while waiting,
@@ -475,7 +475,8 @@ impl<'b> ClientSession<'b> {
     }
 
     /// Copies queued request bytes (head, then body) into `buf` and returns how many; `None`
-    /// when nothing is queued. Bytes that do not fit stay queued for the next call.
+    /// when nothing is queued. Bytes that do not fit stay queued for the next call (an empty
+    /// `buf` gets `Some(0)`, so lend a real one).
     #[must_use]
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
         let sending = match self.phase {

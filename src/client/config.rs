@@ -317,7 +317,9 @@ pub struct ClientBuffers<'b> {
 }
 
 /// Owned arrays for [`ClientBuffers`], sized by const generics with defaults fit for most
-/// streams: 4 KiB parser, 2 KiB response head, 1 KiB request, 512 bytes redirect.
+/// streams: 4 KiB parser, 2 KiB response head, 1 KiB request, 512 bytes redirect. Write the type
+/// to get the defaults (`let mut storage: ClientStorage = ClientStorage::new();`): Rust does
+/// not infer default const arguments from `ClientStorage::new()` alone.
 ///
 /// # Examples
 ///
