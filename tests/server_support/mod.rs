@@ -9,12 +9,12 @@ use sansse::replay::{Cursor, ReplayLog};
 use sansse::server::{AcceptOptions, ServerSession, SessionEvent, StreamStart};
 
 /// A fake-clock instant.
-pub fn at(ms: u64) -> Instant {
+pub(crate) fn at(ms: u64) -> Instant {
     Instant::from_millis(ms)
 }
 
 /// An EventSource-like HTTP/1.1 request, with `Last-Event-ID` when resuming.
-pub fn request(last_event_id: Option<&str>) -> Vec<u8> {
+pub(crate) fn request(last_event_id: Option<&str>) -> Vec<u8> {
     let mut head = b"GET /events HTTP/1.1\r\nHost: example.com\r\nAccept: text/event-stream\r\n\
                      Cache-Control: no-cache\r\n"
         .to_vec();
@@ -26,7 +26,7 @@ pub fn request(last_event_id: Option<&str>) -> Vec<u8> {
 }
 
 /// Feeds `request` and accepts it, checking the story so far.
-pub fn open<R: ReplayLog<Cursor = Cursor>>(
+pub(crate) fn open<R: ReplayLog<Cursor = Cursor>>(
     session: &mut ServerSession<'_>,
     now: Instant,
     ring: &R,
@@ -42,7 +42,7 @@ pub fn open<R: ReplayLog<Cursor = Cursor>>(
 }
 
 /// Drains `poll_transmit` with a roomy buffer, confirming every byte at once; returns the bytes.
-pub fn drain<R: ReplayLog<Cursor = Cursor>>(
+pub(crate) fn drain<R: ReplayLog<Cursor = Cursor>>(
     session: &mut ServerSession<'_>,
     now: Instant,
     ring: &R,
@@ -60,21 +60,21 @@ pub fn drain<R: ReplayLog<Cursor = Cursor>>(
 }
 
 /// Everything queued by `poll_event`.
-pub fn events(session: &mut ServerSession<'_>) -> Vec<SessionEvent> {
+pub(crate) fn events(session: &mut ServerSession<'_>) -> Vec<SessionEvent> {
     core::iter::from_fn(|| session.poll_event()).collect()
 }
 
 /// The client's view of one connection: the response head, then the de-framed body.
-pub struct Wire<'s> {
+pub(crate) struct Wire<'s> {
     reader: ResponseReader<'s>,
     status: Option<u16>,
     decoder: Option<BodyDecoder>,
     /// The body's end (the last chunk) was read.
-    pub ended: bool,
+    pub(crate) ended: bool,
 }
 
 impl<'s> Wire<'s> {
-    pub fn new(storage: &'s mut [u8]) -> Self {
+    pub(crate) fn new(storage: &'s mut [u8]) -> Self {
         Self {
             reader: ResponseReader::new(storage, HeadLimits::DEFAULT),
             status: None,
@@ -84,12 +84,12 @@ impl<'s> Wire<'s> {
     }
 
     /// The response status, once the head was read.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         self.status
     }
 
     /// Reads `bytes` off the wire, handing every body byte to `body`.
-    pub fn feed(&mut self, mut bytes: &[u8], mut body: impl FnMut(&[u8])) {
+    pub(crate) fn feed(&mut self, mut bytes: &[u8], mut body: impl FnMut(&[u8])) {
         if self.decoder.is_none() {
             match self
                 .reader
@@ -124,7 +124,7 @@ impl<'s> Wire<'s> {
 
 /// What an EventSource saw, in order.
 #[derive(Clone, Debug, Eq, PartialEq)]
-pub enum Seen {
+pub(crate) enum Seen {
     Event {
         event_type: String,
         data: String,
@@ -135,7 +135,7 @@ pub enum Seen {
 }
 
 impl Seen {
-    pub fn event(event_type: &str, data: &str, id: &str) -> Self {
+    pub(crate) fn event(event_type: &str, data: &str, id: &str) -> Self {
         Self::Event {
             event_type: event_type.to_owned(),
             data: data.to_owned(),
@@ -146,9 +146,9 @@ impl Seen {
 
 /// The event-stream side of a client; it lives across reconnects, as an EventSource's last
 /// event ID does.
-pub struct Listener {
+pub(crate) struct Listener {
     parser: Parser<[u8; 4096]>,
-    pub seen: Vec<Seen>,
+    pub(crate) seen: Vec<Seen>,
 }
 
 impl Default for Listener {
@@ -158,7 +158,7 @@ impl Default for Listener {
 }
 
 impl Listener {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             parser: Parser::new(),
             seen: Vec::new(),
@@ -166,7 +166,7 @@ impl Listener {
     }
 
     /// Parses body bytes.
-    pub fn feed(&mut self, body: &[u8]) {
+    pub(crate) fn feed(&mut self, body: &[u8]) {
         let mut feed = self.parser.feed(body);
         while let Some(output) = feed.next() {
             match output.expect("no oversized events in these tests") {
@@ -182,18 +182,18 @@ impl Listener {
     }
 
     /// The connection dropped: a half-received event is discarded, the last event ID kept.
-    pub fn disconnected(&mut self) {
+    pub(crate) fn disconnected(&mut self) {
         self.parser.reset();
     }
 
     /// What to send as `Last-Event-ID`, if anything.
-    pub fn last_event_id(&self) -> Option<String> {
+    pub(crate) fn last_event_id(&self) -> Option<String> {
         let id = self.parser.last_event_id();
         (!id.is_empty()).then(|| id.to_owned())
     }
 
     /// The events seen (no comments or retries).
-    pub fn events(&self) -> Vec<(String, String, String)> {
+    pub(crate) fn events(&self) -> Vec<(String, String, String)> {
         self.seen
             .iter()
             .filter_map(|seen| match seen {
@@ -209,7 +209,7 @@ impl Listener {
 }
 
 /// Reads a whole response (head and body) into a fresh listener.
-pub fn read_response(bytes: &[u8]) -> (Option<u16>, Listener, bool) {
+pub(crate) fn read_response(bytes: &[u8]) -> (Option<u16>, Listener, bool) {
     let mut storage = [0u8; 2048];
     let mut wire = Wire::new(&mut storage);
     let mut listener = Listener::new();
@@ -218,14 +218,14 @@ pub fn read_response(bytes: &[u8]) -> (Option<u16>, Listener, bool) {
 }
 
 /// A small deterministic generator (xorshift64*), so every run is the same.
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed.max(1))
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -235,7 +235,7 @@ impl Rng {
     }
 
     /// Uniform-ish in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
 }
