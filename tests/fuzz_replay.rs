@@ -7,6 +7,10 @@
 #[allow(dead_code)]
 #[path = "../fuzz/bodies/parser.rs"]
 mod parser_body;
+#[path = "../fuzz/bodies/request_head.rs"]
+mod request_head_body;
+#[path = "../fuzz/bodies/server_session.rs"]
+mod server_session_body;
 
 use core::panic::AssertUnwindSafe;
 use std::fs;
@@ -19,10 +23,20 @@ struct Target {
     body: fn(&[u8]),
 }
 
-const TARGETS: &[Target] = &[Target {
-    name: "parser",
-    body: parser_body::parser,
-}];
+const TARGETS: &[Target] = &[
+    Target {
+        name: "parser",
+        body: parser_body::parser,
+    },
+    Target {
+        name: "request_head",
+        body: request_head_body::request_head,
+    },
+    Target {
+        name: "server_session",
+        body: server_session_body::server_session,
+    },
+];
 
 #[test]
 fn every_target_has_a_non_empty_corpus() {
