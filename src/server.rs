@@ -766,3 +766,185 @@ fn push_gap(events: &mut Deque<SessionEvent, EVENT_SLOTS>, gap: Gap) {
     }
     let _ = events.push_back(SessionEvent::GapSent { gap });
 }
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::replay::Ring;
+    use std::string::ToString;
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    const REQUEST: &[u8] = b"GET /e HTTP/1.1\r\nHost: h\r\n\r\n";
+
+    #[test]
+    fn overrun_reports_coalesce_but_other_gaps_stay_apart() {
+        let mut events = Deque::new();
+
+        push_gap(&mut events, Gap::Evicted { missed: 1 });
+        push_gap(&mut events, Gap::Overrun { missed: 2 });
+        push_gap(&mut events, Gap::Overrun { missed: 3 });
+
+        let gaps: [Option<SessionEvent>; 3] = core::array::from_fn(|_| events.pop_front());
+        assert_eq!(
+            gaps,
+            [
+                Some(SessionEvent::GapSent {
+                    gap: Gap::Evicted { missed: 1 }
+                }),
+                Some(SessionEvent::GapSent {
+                    gap: Gap::Overrun { missed: 5 }
+                }),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn the_longest_story_fits_the_event_queue() {
+        let mut ring = Ring::<2, 256>::new(1);
+        for _ in 0..4 {
+            ring.publish(None, "x").unwrap();
+        }
+        let mut storage = [0u8; 256];
+        let config = ServerConfig::new().with_keepalive(None);
+        let mut session = ServerSession::new(at(0), &mut storage, config);
+        session.handle_bytes(
+            at(0),
+            b"GET /e HTTP/1.1\r\nHost: h\r\nLast-Event-ID: 1-1\r\n\r\n",
+        );
+        session.accept(at(0), &ring, AcceptOptions::new()).unwrap();
+        let mut buf = [0u8; 1024];
+
+        // Resume gap, then two overruns, then a close, all before the application drains.
+        for round in 0..3 {
+            while let Some(n) = session.poll_transmit(at(round), &ring, &mut buf).unwrap() {
+                session.handle_written(at(round), n).unwrap();
+            }
+            for _ in 0..3 {
+                ring.publish(None, "y").unwrap();
+            }
+        }
+        session.close(at(9), CloseOptions::new()).unwrap();
+        while let Some(n) = session.poll_transmit(at(9), &ring, &mut buf).unwrap() {
+            session.handle_written(at(9), n).unwrap();
+        }
+
+        let story: heapless::Vec<SessionEvent, 8> =
+            core::iter::from_fn(|| session.poll_event()).collect();
+        assert_eq!(
+            story,
+            [
+                SessionEvent::RequestReady,
+                SessionEvent::Accepted {
+                    start: StreamStart::Gap {
+                        gap: Gap::Evicted { missed: 1 }
+                    }
+                },
+                SessionEvent::GapSent {
+                    gap: Gap::Evicted { missed: 1 }
+                },
+                SessionEvent::GapSent {
+                    gap: Gap::Overrun { missed: 2 }
+                },
+                SessionEvent::Closed {
+                    reason: CloseReason::Requested
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn state_follows_the_phases() {
+        let ring = Ring::<2, 256>::new(1);
+        let mut storage = [0u8; 256];
+        let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+        assert_eq!(session.state(), SessionState::ReadingRequest);
+
+        session.handle_bytes(at(0), REQUEST);
+        assert_eq!(session.state(), SessionState::AwaitingDecision);
+        session.accept(at(0), &ring, AcceptOptions::new()).unwrap();
+        assert_eq!(session.state(), SessionState::Streaming);
+        assert_eq!(session.cursor(), Some(ring.live_cursor()));
+        session.close(at(0), CloseOptions::new()).unwrap();
+        assert_eq!(session.state(), SessionState::Closing);
+        assert_eq!(session.cursor(), None);
+        let mut buf = [0u8; 512];
+        let n = session
+            .poll_transmit(at(0), &ring, &mut buf)
+            .unwrap()
+            .unwrap();
+        // Everything was handed out; the session waits for the confirmation.
+        assert!(matches!(session.phase, Phase::Flushing { .. }));
+        assert_eq!(session.state(), SessionState::Closing);
+        session.handle_written(at(0), n).unwrap();
+        assert_eq!(session.state(), SessionState::Closed);
+        assert_eq!(session.close_reason(), Some(CloseReason::Requested));
+    }
+
+    #[test]
+    fn a_zero_write_timeout_still_allows_confirming_at_the_same_instant() {
+        let ring = Ring::<2, 256>::new(1);
+        let mut storage = [0u8; 256];
+        let config = ServerConfig::new().with_write_timeout(Some(Duration::ZERO));
+        let mut session = ServerSession::new(at(0), &mut storage, config);
+        session.handle_bytes(at(0), REQUEST);
+        session.accept(at(0), &ring, AcceptOptions::new()).unwrap();
+        let mut buf = [0u8; 512];
+
+        let n = session
+            .poll_transmit(at(5), &ring, &mut buf)
+            .unwrap()
+            .unwrap();
+
+        assert_eq!(
+            session.poll_deadline(),
+            Some(Deadline {
+                at: at(6),
+                timer: Timer::WriteStall
+            })
+        );
+        assert_eq!(session.handle_written(at(5), n), Ok(()));
+        assert_eq!(session.state(), SessionState::Streaming);
+    }
+
+    #[test]
+    fn errors_and_reasons_display_short_and_lowercase() {
+        let texts = [
+            AcceptError::RequestNotReady.to_string(),
+            RejectError::AlreadyAnswered.to_string(),
+            TransmitError::BufferTooSmall { needed: 7 }.to_string(),
+            WrittenError::MoreThanHandedOut {
+                unconfirmed: 1,
+                written: 2,
+            }
+            .to_string(),
+            LeaseError::Disabled.to_string(),
+            CloseError::AlreadyClosing.to_string(),
+            CloseReason::Overrun { missed: 3 }.to_string(),
+            Deadline {
+                at: at(5),
+                timer: Timer::KeepAlive,
+            }
+            .to_string(),
+        ];
+
+        assert_eq!(
+            texts,
+            [
+                "request head not complete",
+                "request already answered",
+                "buffer too small: 7 bytes needed",
+                "2 bytes reported written but only 1 unconfirmed",
+                "leases are off",
+                "session already closing",
+                "reader fell behind: 3 events missed",
+                "keep-alive at 5ms",
+            ]
+        );
+    }
+}

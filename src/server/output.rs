@@ -440,3 +440,49 @@ const fn add_missed(gap: Gap, more: u64) -> Gap {
         Gap::OtherEpoch | Gap::FutureId | Gap::Malformed => gap,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::{Cursor, Ring};
+
+    #[test]
+    fn losses_add_to_an_owed_gap_of_a_counting_kind_only() {
+        assert_eq!(
+            add_missed(Gap::Evicted { missed: 2 }, 3),
+            Gap::Evicted { missed: 5 }
+        );
+        assert_eq!(
+            add_missed(Gap::Overrun { missed: u64::MAX }, 3),
+            Gap::Overrun { missed: u64::MAX }
+        );
+        assert_eq!(add_missed(Gap::OtherEpoch, 3), Gap::OtherEpoch);
+    }
+
+    #[test]
+    fn framing_moves_the_chunk_to_the_start_of_the_free_space() {
+        let mut buf = [b'.'; 64];
+        let start = 4;
+        buf[start + CHUNK_HEADER_MAX..][..3].copy_from_slice(b"ab\n");
+
+        let end = frame(&mut buf, start, 3);
+
+        assert_eq!(&buf[..end], b"....3\r\nab\n\r\n");
+    }
+
+    #[test]
+    fn an_error_response_is_finished_once_its_head_is_written() {
+        let ring = Ring::<2, 64>::new(1);
+        let reason = CloseReason::Rejected { status: 404 };
+        let mut outbox = Outbox::<Cursor>::reject(ErrorResponse::not_found(), reason);
+        let config = ServerConfig::new();
+        assert_eq!(outbox.finished(), None);
+
+        let mut buf = [0u8; 256];
+        let n = outbox.transmit(&ring, &config, &mut buf, |_| {}).unwrap();
+
+        assert!(buf[..n].starts_with(b"HTTP/1.1 404 Not Found\r\n"));
+        assert_eq!(outbox.finished(), Some(reason));
+        assert_eq!(outbox.transmit(&ring, &config, &mut buf, |_| {}), Ok(0));
+    }
+}
