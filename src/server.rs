@@ -168,6 +168,9 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
     /// `storage`.
     ///
     /// The head must be complete within [`ServerConfig::head_timeout`] of `now`.
+    ///
+    /// `C` is inferred from the log later passed to [`ServerSession::accept`]; where nothing
+    /// pins it, name the type: `let session: ServerSession<'_> = ServerSession::new(..)`.
     pub fn new(now: Instant, storage: &'buf mut [u8], config: ServerConfig<'buf>) -> Self {
         Self {
             reader: RequestReader::new(storage, config.head_limits()),
@@ -254,7 +257,8 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
     }
 
     /// Reports that the client closed the connection (a read returned end of stream); the
-    /// session closes without writing more.
+    /// session closes without writing more. An SSE client keeps its side open while it
+    /// listens, so a half-close is treated as the client leaving.
     pub fn handle_eof(&mut self, now: Instant) {
         self.observe(now);
         self.close_now(CloseReason::PeerClosed);
