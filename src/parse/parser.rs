@@ -256,6 +256,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
             parser: self,
             input,
             pos: 0,
+            utf8: Utf8Window::EMPTY,
         }
     }
 
@@ -310,29 +311,33 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
     /// The next output of `input[*pos..]`, advancing `*pos`; the engine behind [`Feed::next`]
     /// for callers (the client session) that keep the input and position themselves. They must
     /// call [`Parser::release_input`] before `input` goes away if they stop before `None`.
-    pub(crate) fn next_output<'a>(
+    pub(crate) fn next_output<'a, 'i: 'a>(
         &'a mut self,
-        input: &'a [u8],
+        input: &'i [u8],
         pos: &mut usize,
+        utf8: &mut Utf8Window<'i>,
     ) -> Option<Result<Output<'a>, ParseError>> {
         let Self { buf, state } = self;
-        let raw = match state.step(buf.as_mut(), input, pos)? {
+        let raw = match state.step(buf.as_mut(), input, pos, utf8)? {
             Ok(raw) => raw,
             Err(e) => return Some(Err(e)),
         };
         let (ty, id, data) = match raw {
             RawOutput::Retry(ms) => return Some(Ok(Output::Retry(ms))),
             RawOutput::Comment(at) => {
-                return Some(Ok(Output::Comment(text(
-                    at.resolve((*buf).as_ref(), input),
+                return Some(Ok(Output::Comment(resolve_text(
+                    at,
+                    (*buf).as_ref(),
+                    input,
+                    utf8,
                 ))));
             }
             RawOutput::Event { ty, id, data } => (ty, id, data),
         };
-        // The common case, one data line whole in this input, is validated once and borrowed
-        // straight from the input (which does not borrow the parser).
+        // The common case, one data line whole in this input, is borrowed straight from the
+        // input (which does not borrow the parser) once its window is known to be UTF-8.
         let borrowed = match data {
-            Loc::Input(s, e) => str::from_utf8(&input[s..e]).ok(),
+            Loc::Input(s, e) => utf8.text(input, s, e),
             Loc::Buf(..) => None,
         };
         let data = match borrowed {
@@ -346,9 +351,9 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
         state.committed = id;
         let buf = (*buf).as_ref();
         let event = Event {
-            event_type: text(ty.resolve(buf, input)),
+            event_type: resolve_text(ty, buf, input, utf8),
             data,
-            id: text(id.resolve(buf, input)),
+            id: resolve_text(id, buf, input, utf8),
         };
         Some(Ok(Output::Event(event)))
     }
@@ -368,6 +373,7 @@ pub struct Feed<'p, 'i, B: AsRef<[u8]> + AsMut<[u8]>> {
     parser: &'p mut Parser<B>,
     input: &'i [u8],
     pos: usize,
+    utf8: Utf8Window<'i>,
 }
 
 impl<'i, B: AsRef<[u8]> + AsMut<[u8]>> Feed<'_, 'i, B> {
@@ -379,7 +385,8 @@ impl<'i, B: AsRef<[u8]> + AsMut<[u8]>> Feed<'_, 'i, B> {
     /// the next call continues with the stream.
     #[allow(clippy::should_implement_trait)] // Outputs borrow the feed: not an `Iterator`.
     pub fn next(&mut self) -> Option<Result<Output<'_>, ParseError>> {
-        self.parser.next_output(self.input, &mut self.pos)
+        self.parser
+            .next_output(self.input, &mut self.pos, &mut self.utf8)
     }
 
     /// The bytes of this input the feed has not consumed yet.
@@ -398,6 +405,61 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Drop for Feed<'_, '_, B> {
 /// Bytes already checked to be UTF-8; the fallback is unreachable.
 fn text(bytes: &[u8]) -> &str {
     str::from_utf8(bytes).unwrap_or_default()
+}
+
+/// Text already checked to be UTF-8, from the input (through its window) or the buffer.
+#[inline]
+fn resolve_text<'a, 'i: 'a>(
+    loc: Loc,
+    buf: &'a [u8],
+    input: &'i [u8],
+    utf8: &mut Utf8Window<'i>,
+) -> &'a str {
+    match loc {
+        Loc::Input(s, e) => utf8.text(input, s, e).unwrap_or_default(),
+        Loc::Buf(s, e) if s == e => "",
+        Loc::Buf(s, e) => text(&buf[s..e]),
+    }
+}
+
+/// How many bytes of input [`Utf8Window`] validates at once: large enough that the per-call
+/// cost of `str::from_utf8` vanishes on small events, small enough that little is validated in
+/// vain when the lines after a field end up copied into the buffer (a large multi-line event),
+/// or when a feed is dropped early and fed again.
+const UTF8_WINDOW: usize = 4 * 1024;
+
+/// A stretch of the input already validated as UTF-8, so that the many short fields inside it
+/// become `&str` by slicing (which checks only the two ends) instead of each being validated
+/// with its own call. Windows only move forwards: a field before the window (the committed id of
+/// an earlier event) is validated on its own, so it cannot make the window thrash.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Utf8Window<'i> {
+    start: usize,
+    text: &'i str,
+}
+
+impl<'i> Utf8Window<'i> {
+    pub(crate) const EMPTY: Self = Self { start: 0, text: "" };
+
+    /// `input[s..e]` as text, or `None` when it is not valid UTF-8.
+    #[inline]
+    fn text(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
+        let end = self.start + self.text.len();
+        if s >= self.start && e <= end {
+            return self.text.get(s - self.start..e - self.start);
+        }
+        if s < self.start {
+            return str::from_utf8(&input[s..e]).ok();
+        }
+        let bytes = &input[s..input.len().min(e.max(s.saturating_add(UTF8_WINDOW)))];
+        self.start = s;
+        self.text = match str::from_utf8(bytes) {
+            Ok(text) => text,
+            // The valid prefix checks again quickly; the window stops before the bad bytes.
+            Err(err) => str::from_utf8(&bytes[..err.valid_up_to()]).unwrap_or_default(),
+        };
+        self.text.get(..e - s)
+    }
 }
 
 const fn min(a: usize, b: usize) -> usize {
@@ -515,11 +577,12 @@ impl State {
     }
 
     /// Consumes tokens until one yields an output; spills at the end of the input.
-    fn step(
+    fn step<'i>(
         &mut self,
         buf: &mut [u8],
-        input: &[u8],
+        input: &'i [u8],
         pos: &mut usize,
+        utf8: &mut Utf8Window<'i>,
     ) -> Option<Result<RawOutput, ParseError>> {
         loop {
             let Some(token) = self.tokenizer.next_raw(input, pos) else {
@@ -536,12 +599,24 @@ impl State {
                     last,
                 } => {
                     let value = &input[start..end];
+                    // Only whole values are borrowed, so only they need checking here.
+                    let whole = first && last;
+                    let mut valid = || whole && utf8.text(input, start, end).is_some();
                     match field {
                         Field::Data => self.on_data(buf, input, start, end, first, last),
-                        Field::Event => self.on_event_type(buf, value, start, end, first, last),
-                        Field::Id => self.on_id(buf, value, start, end, first, last),
+                        Field::Event => {
+                            let valid = valid();
+                            self.on_event_type(buf, value, valid, start, end, first, last)
+                        }
+                        Field::Id => {
+                            let valid = valid();
+                            self.on_id(buf, value, valid, start, end, first, last)
+                        }
                         Field::Retry => self.on_retry(value, first, last),
-                        Field::Comment => self.on_comment(buf, value, start, end, first, last),
+                        Field::Comment => {
+                            let valid = valid();
+                            self.on_comment(buf, value, valid, start, end, first, last)
+                        }
                         Field::Unknown => None,
                     }
                 }
@@ -654,10 +729,12 @@ impl State {
         None
     }
 
+    #[allow(clippy::too_many_arguments)] // One flag per fact the tokenizer and window found.
     fn on_event_type(
         &mut self,
         buf: &mut [u8],
         value: &[u8],
+        valid: bool,
         start: usize,
         end: usize,
         first: bool,
@@ -669,7 +746,7 @@ impl State {
         let max = self.limits.max_event_type_len;
         let region = &mut buf[self.type_at..self.type_at + max];
         if first && last {
-            self.event_type = match place_text(value, region) {
+            self.event_type = match place_text(value, valid, region) {
                 Placed::Borrow if value.len() <= max => Span::Input(start, end),
                 Placed::Copied(n) => Span::Buf(n),
                 Placed::Borrow | Placed::TooLong => {
@@ -704,10 +781,12 @@ impl State {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // One flag per fact the tokenizer and window found.
     fn on_id(
         &mut self,
         buf: &mut [u8],
         value: &[u8],
+        valid: bool,
         start: usize,
         end: usize,
         first: bool,
@@ -724,7 +803,7 @@ impl State {
             }
             let slot = self.free_slot();
             let at = slot * max;
-            self.pending = Some(match place_text(value, &mut buf[at..at + max]) {
+            self.pending = Some(match place_text(value, valid, &mut buf[at..at + max]) {
                 Placed::Borrow if value.len() <= max => Loc::Input(start, end),
                 Placed::Copied(n) => Loc::Buf(at, at + n),
                 Placed::Borrow | Placed::TooLong => {
@@ -794,10 +873,12 @@ impl State {
         self.retry.map(|ms| Ok(RawOutput::Retry(ms)))
     }
 
+    #[allow(clippy::too_many_arguments)] // One flag per fact the tokenizer and window found.
     fn on_comment(
         &mut self,
         buf: &mut [u8],
         value: &[u8],
+        valid: bool,
         start: usize,
         end: usize,
         first: bool,
@@ -806,7 +887,7 @@ impl State {
         let max = self.limits.max_comment_len;
         let region = &mut buf[self.comment_at..self.comment_at + self.limits.comment_region()];
         if first && last {
-            if value.len() <= max && str::from_utf8(value).is_ok() {
+            if value.len() <= max && valid {
                 return Some(Ok(RawOutput::Comment(Loc::Input(start, end))));
             }
             let keep = fitting_prefix(value, max);
@@ -863,7 +944,23 @@ impl State {
     }
 
     /// Copies every range of `input` that must outlive it into the buffer.
+    ///
+    /// It runs at the end of every input, twice (the feed's end and its drop), and usually has
+    /// nothing to copy: the check stays inline and the copying out of line, so small inputs do
+    /// not pay for a large function's prologue.
+    #[inline]
     fn spill(&mut self, buf: &mut [u8], input: &[u8]) {
+        let borrowed = matches!(self.data, Span::Input(..))
+            || matches!(self.event_type, Span::Input(..))
+            || matches!(self.committed, Loc::Input(..))
+            || matches!(self.pending, Some(Loc::Input(..)));
+        if borrowed {
+            self.spill_borrowed(buf, input);
+        }
+    }
+
+    #[inline(never)]
+    fn spill_borrowed(&mut self, buf: &mut [u8], input: &[u8]) {
         if let Span::Input(s, e) = self.data {
             let region = &mut buf[self.data_at..];
             region[..e - s].copy_from_slice(&input[s..e]);
@@ -927,8 +1024,8 @@ enum Placed {
 }
 
 /// Valid UTF-8 can be borrowed; invalid is decoded into `region` when the result fits.
-fn place_text(value: &[u8], region: &mut [u8]) -> Placed {
-    if str::from_utf8(value).is_ok() {
+fn place_text(value: &[u8], valid: bool, region: &mut [u8]) -> Placed {
+    if valid {
         return Placed::Borrow;
     }
     if lossy_len(value) > region.len() {
@@ -946,4 +1043,192 @@ fn repair_in_place(region: &mut [u8], len: usize) -> Option<usize> {
         return None;
     }
     Some(lossy_in_place(region, len))
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use std::string::{String, ToString};
+    use std::vec::Vec;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What a parser run gave, comments left out (their truncation is a limit, not a rule).
+    #[derive(Clone, Debug, Eq, PartialEq)]
+    enum Seen {
+        Event(String, String, String),
+        Retry(u64),
+    }
+
+    fn parse_in(input: &[u8], chunks: &[usize]) -> Vec<Seen> {
+        let limits = Limits {
+            max_id_len: 4096,
+            max_event_type_len: 4096,
+            max_comment_len: 16,
+        };
+        let mut parser = Parser::with_limits(std::vec![0u8; 1 << 17], limits).unwrap();
+        let mut seen = Vec::new();
+        let mut rest = input;
+        let mut sizes = chunks.iter().copied().cycle();
+        while !rest.is_empty() {
+            let n = sizes.next().unwrap_or(usize::MAX).clamp(1, rest.len());
+            let (piece, tail) = rest.split_at(n);
+            rest = tail;
+            let mut feed = parser.feed(piece);
+            while let Some(out) = feed.next() {
+                match out.unwrap() {
+                    Output::Event(e) => seen.push(Seen::Event(
+                        e.event_type().to_string(),
+                        e.data().to_string(),
+                        e.id().to_string(),
+                    )),
+                    Output::Retry(ms) => seen.push(Seen::Retry(ms)),
+                    Output::Comment(_) => {}
+                }
+            }
+        }
+        seen
+    }
+
+    /// WHATWG HTML §9.2.6 read literally: decode the whole stream, split lines, apply fields.
+    fn oracle(input: &[u8]) -> Vec<Seen> {
+        let text = String::from_utf8_lossy(input);
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(&text);
+        let (mut data, mut ty, mut id_buf, mut last_id) =
+            (String::new(), String::new(), String::new(), String::new());
+        let mut seen = Vec::new();
+        let mut rest = text;
+        // A last line without its line break is never processed.
+        while let Some(end) = rest.find(['\r', '\n']) {
+            let line = &rest[..end];
+            let skip = if rest[end..].starts_with("\r\n") {
+                2
+            } else {
+                1
+            };
+            rest = &rest[end + skip..];
+            if line.is_empty() {
+                last_id.clone_from(&id_buf);
+                if !data.is_empty() {
+                    data.pop();
+                    let name = if ty.is_empty() { "message" } else { &ty };
+                    seen.push(Seen::Event(name.to_string(), data.clone(), last_id.clone()));
+                }
+                data.clear();
+                ty.clear();
+                continue;
+            }
+            if line.starts_with(':') {
+                continue;
+            }
+            let (field, value) = match line.split_once(':') {
+                Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+                None => (line, ""),
+            };
+            match field {
+                "data" => {
+                    data.push_str(value);
+                    data.push('\n');
+                }
+                "event" => ty = value.to_string(),
+                "id" if !value.contains('\0') => id_buf = value.to_string(),
+                "retry" if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) => {
+                    let ms = value.bytes().fold(0u64, |ms, b| {
+                        ms.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+                    });
+                    seen.push(Seen::Retry(ms));
+                }
+                _ => {}
+            }
+        }
+        seen
+    }
+
+    /// Pieces that meet at every interesting boundary: line ends, colons, spaces, BOM, NUL,
+    /// multi-byte characters and invalid or cut UTF-8.
+    const PIECES: &[&[u8]] = &[
+        b"data",
+        b"data:",
+        b"data: ",
+        b"event:",
+        b"id: ",
+        b"retry: ",
+        b":",
+        b" ",
+        b"\n",
+        b"\r",
+        b"\r\n",
+        b"\n\n",
+        b"x",
+        b"12",
+        b"\0",
+        "\u{FEFF}".as_bytes(),
+        "é".as_bytes(),
+        "東".as_bytes(),
+        "😀".as_bytes(),
+        b"\xFF",
+        b"\xC3",
+        b"\xE6\x9D",
+        b"\x80",
+    ];
+
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(0..PIECES.len(), 0..120).prop_map(|picks| {
+            picks
+                .iter()
+                .flat_map(|&i| PIECES[i].iter().copied())
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn matches_the_spec_however_split(
+            input in stream(),
+            chunks in prop::collection::vec(1usize..24, 1..6),
+        ) {
+            let want = oracle(&input);
+            prop_assert_eq!(&parse_in(&input, &[usize::MAX]), &want);
+            prop_assert_eq!(&parse_in(&input, &chunks), &want);
+            prop_assert_eq!(&parse_in(&input, &[1]), &want);
+        }
+    }
+
+    /// Streams longer than one UTF-8 window, with characters and invalid bytes on and around
+    /// window edges, and an id committed long before the events that report it.
+    #[test]
+    fn long_streams_match_the_spec_at_window_edges() {
+        let mut input = Vec::from(&b"id: \xE6\x9D\xB1-start\n\n"[..]);
+        let mut n = 0usize;
+        while input.len() < 12 * UTF8_WINDOW {
+            input.extend_from_slice(b"data: ");
+            // Line lengths drift so characters land on every offset modulo the window.
+            input.extend(core::iter::repeat_n(b'a', n % 61));
+            input.extend_from_slice("é東😀".as_bytes());
+            if n.is_multiple_of(97) {
+                input.extend_from_slice(b"\xFF");
+            }
+            if n.is_multiple_of(41) {
+                input.extend_from_slice(b"\nevent: t\xC3\xA9\nid: ");
+                input.extend_from_slice(n.to_string().as_bytes());
+            }
+            input.extend_from_slice(b"\n\n");
+            n += 1;
+        }
+        let want = oracle(&input);
+        assert!(want.len() > 300);
+        for chunks in [
+            &[usize::MAX][..],
+            &[4096],
+            &[UTF8_WINDOW - 1],
+            &[64],
+            &[7],
+            &[1],
+        ] {
+            assert_eq!(parse_in(&input, chunks), want, "chunks {chunks:?}");
+        }
+    }
 }

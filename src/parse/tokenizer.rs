@@ -17,6 +17,10 @@
 
 use memchr::{memchr, memchr2};
 
+/// Below this many bytes a plain loop finds a byte sooner than `memchr`, whose dispatch and
+/// setup cost more than the search when inputs arrive a few bytes at a time.
+const SHORT_SCAN: usize = 16;
+
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// Marks that the start-of-stream BOM check is over.
 const BOM_DONE: u8 = u8::MAX;
@@ -176,6 +180,9 @@ impl Tokenizer {
 
     /// Finds the next token in `input[*pos..]`, advancing `*pos` past what it consumed.
     /// Returns `None` once every byte of `input` is consumed.
+    // Forced inline: it runs once per line, and as a call into the parser's loop its prologue,
+    // epilogue and returned token cost about as much as the line itself on small events.
+    #[inline(always)]
     pub(crate) fn next_raw(&mut self, input: &[u8], pos: &mut usize) -> Option<RawToken> {
         loop {
             let p = *pos;
@@ -224,7 +231,7 @@ impl Tokenizer {
                             return None;
                         }
                     }
-                    let (end, last) = match memchr2(b'\n', b'\r', &input[p..]) {
+                    let (end, last) = match find_line_end(&input[p..]) {
                         Some(off) => {
                             let end = p + off;
                             *pos = self.after_line_end(input, end);
@@ -278,7 +285,8 @@ impl Tokenizer {
 
     /// Handles a line that starts at `p`: the fast path when it ends inside this input.
     /// Returns `None` when the line continues past this input with nothing to report yet.
-    #[inline]
+    // Forced for the same reason as `next_raw`, whose hot path this is.
+    #[inline(always)]
     fn line_start(&mut self, input: &[u8], p: usize, pos: &mut usize) -> Option<RawToken> {
         let b = input[p];
         if b == b'\n' || b == b'\r' {
@@ -286,7 +294,7 @@ impl Tokenizer {
             return Some(RawToken::Blank);
         }
         let rest = &input[p..];
-        if let Some(off) = memchr2(b'\n', b'\r', rest) {
+        if let Some(off) = find_line_end(rest) {
             let end = p + off;
             let (field, value_at) = split_line(&input[p..end]);
             *pos = self.after_line_end(input, end);
@@ -358,7 +366,7 @@ impl Tokenizer {
         len: u8,
     ) -> Option<RawToken> {
         let rest = &input[p..];
-        let line_end = memchr2(b'\n', b'\r', rest);
+        let line_end = find_line_end(rest);
         let scan = &rest[..line_end.unwrap_or(rest.len())];
         self.line = Line::Name { name, len };
         if let Some(colon) = memchr(b':', scan) {
@@ -470,6 +478,16 @@ impl<'i> Iterator for Tokens<'_, 'i> {
                 last,
             }),
         })
+    }
+}
+
+/// The offset of the first CR or LF in `hay`.
+#[inline(always)]
+fn find_line_end(hay: &[u8]) -> Option<usize> {
+    if hay.len() < SHORT_SCAN {
+        hay.iter().position(|&b| b == b'\n' || b == b'\r')
+    } else {
+        memchr2(b'\n', b'\r', hay)
     }
 }
 
