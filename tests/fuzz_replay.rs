@@ -7,6 +7,10 @@
 #[allow(dead_code)]
 #[path = "../fuzz/bodies/parser.rs"]
 mod parser_body;
+#[path = "../fuzz/bodies/request_head.rs"]
+mod request_head_body;
+#[path = "../fuzz/bodies/server_session.rs"]
+mod server_session_body;
 
 #[allow(dead_code)]
 #[path = "../fuzz/bodies/client.rs"]
@@ -31,6 +35,14 @@ const TARGETS: &[Target] = &[
     Target {
         name: "client",
         body: client_body::client,
+    },
+    Target {
+        name: "request_head",
+        body: request_head_body::request_head,
+    },
+    Target {
+        name: "server_session",
+        body: server_session_body::server_session,
     },
 ];
 
