@@ -11,7 +11,9 @@ use std::collections::VecDeque;
 
 use sansse::Instant;
 use sansse::backoff::BackoffConfig;
-use sansse::client::{Action, ClientConfig, ClientSession, ClientStorage, ErrorKind, SessionEvent};
+use sansse::client::{
+    Action, ClientConfig, ClientSession, ClientStorage, ErrorKind, ReconnectReason, SessionEvent,
+};
 use sansse::heartbeat::IdleConfig;
 use sansse::replay::{ReplayLog, Ring};
 use sansse::server::{
@@ -136,10 +138,11 @@ fn simulate(seed: u64) -> Tally {
         while let Some(event) = client.poll_event() {
             match event {
                 SessionEvent::Closed { reason } => panic!("seed {seed}: client closed: {reason:?}"),
-                SessionEvent::Reconnecting { reason, .. } => {
-                    if format!("{reason:?}").contains("Idle") {
-                        tally.idle_reconnects += 1;
-                    }
+                SessionEvent::Reconnecting {
+                    reason: ReconnectReason::Idle(_),
+                    ..
+                } => {
+                    tally.idle_reconnects += 1;
                 }
                 _ => {}
             }
