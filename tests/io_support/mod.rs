@@ -2,9 +2,10 @@
 //! that reads with the crate's response-head reader, body decoder and event parser.
 #![allow(dead_code)]
 
+use core::net::SocketAddr;
 use core::time::Duration;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Instant as StdInstant;
 
 use crate::server_support::{Listener, Seen, Wire};
