@@ -13,6 +13,8 @@ pub mod client;
 pub mod encode;
 pub mod heartbeat;
 pub mod http;
+#[cfg(any(feature = "embedded-io-async-0.7", feature = "std"))]
+pub mod io;
 pub mod parse;
 pub mod replay;
 pub mod server;

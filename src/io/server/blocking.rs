@@ -1,0 +1,184 @@
+//! The blocking server loop: one thread per connection over [`std::net::TcpStream`].
+//!
+//! A blocking thread cannot wait for bytes and for a publish at once, so the loop splits the
+//! wait by phase. While the request head is read, it blocks in `read` with the read timeout set
+//! to the session's next deadline (the head timeout). Once the stream is open the client has
+//! nothing more to say, so it blocks on the hub's condition variable until a publish, a command
+//! or the next deadline, then checks the socket without blocking for the client's leaving.
+//! Writes carry the next deadline as their timeout, so a peer that stops reading still trips
+//! the write-stall and lease timers.
+
+use core::ops::Range;
+use core::time::Duration;
+use std::io::{ErrorKind as IoKind, Read, Write};
+use std::net::TcpStream;
+
+use embedded_io::ErrorKind;
+
+use super::{Handler, ServeError, Served, drain_events, feed, fill};
+use crate::io::{Hub, StdHub};
+use crate::replay::ReplayLog;
+use crate::server::{ServerSession, SessionState};
+use crate::time::{Instant, StdOrigin};
+
+/// Serves one connection on the calling thread until its session closes or a request is handed
+/// back; the blocking twin of `serve` (feature `embedded-io-async-0.7`), with the same [`Handler`], buffers and
+/// outcomes.
+///
+/// `origin` converts between the session's [`Instant`]s and the system clock; use one origin
+/// for every connection of a hub. The socket's read and write timeouts are changed as the loop
+/// goes.
+///
+/// A client that leaves while its stream is idle is noticed at the next wake-up: a publish, a
+/// command, or a keep-alive. Without keep-alives or a lease, that may be the next publish.
+///
+/// # Errors
+///
+/// As `serve`: [`ServeError`] when `tx` is too small for the next event or an
+/// answer is refused.
+///
+/// # Examples
+///
+/// ```no_run
+/// use sansse::io::StdHub;
+/// use sansse::io::server::{Answer, Handler, Served, serve_blocking};
+/// use sansse::replay::Ring;
+/// use sansse::server::{AcceptOptions, ServerConfig, ServerSession};
+/// use sansse::time::StdOrigin;
+///
+/// struct Events;
+/// impl<'buf> Handler<'buf> for Events {
+///     fn decide(&mut self, _: sansse::Instant, _: &sansse::http::RequestHead<'_>) -> Answer<'buf> {
+///         Answer::Accept(AcceptOptions::new())
+///     }
+/// }
+///
+/// let hub = StdHub::new(Ring::<64, 8192>::new(1));
+/// let origin = StdOrigin::now();
+/// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+/// std::thread::scope(|scope| {
+///     scope.spawn(|| {
+///         for n in 0.. {
+///             let _ = hub.publish(None, &format!("tick {n}"));
+///             std::thread::sleep(std::time::Duration::from_secs(1));
+///         }
+///     });
+///     for stream in listener.incoming() {
+///         let Ok(mut stream) = stream else { continue };
+///         let (hub, origin) = (&hub, &origin);
+///         scope.spawn(move || {
+///             let mut storage = [0u8; 2048];
+///             let (mut rx, mut tx) = ([0u8; 256], [0u8; 4096]);
+///             let mut session = ServerSession::new(origin.current(), &mut storage, ServerConfig::new());
+///             let served = serve_blocking(
+///                 &mut stream, origin, hub, &mut session, &mut Events, &mut rx, &mut tx,
+///             );
+///             eprintln!("{served:?}");
+///         });
+///     }
+/// });
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn serve_blocking<'buf, L, A>(
+    stream: &mut TcpStream,
+    origin: &StdOrigin,
+    hub: &StdHub<L>,
+    session: &mut ServerSession<'buf, L::Cursor>,
+    handler: &mut A,
+    rx: &mut [u8],
+    tx: &mut [u8],
+) -> Result<Served, ServeError>
+where
+    L: ReplayLog,
+    A: Handler<'buf, L::Cursor>,
+{
+    // A zero-length read returns 0 at once, which would read as the end of the stream.
+    let mut one = [0u8; 1];
+    let rx = if rx.is_empty() { &mut one[..] } else { rx };
+    let mut pending: Range<usize> = 0..0;
+    let mut body = 0..0;
+    loop {
+        let now = origin.current();
+        let seen = hub.version();
+        if let Some(served) = drain_events(now, session, hub, handler, &body)? {
+            return Ok(served);
+        }
+        handler.poll_commands(now, session);
+        if pending.is_empty() {
+            pending = 0..fill(now, session, hub, tx)?;
+        }
+        let deadline = session.poll_timeout();
+        if !pending.is_empty() {
+            // Only a zero timeout is refused, and `timeout` never gives one.
+            let _ = stream.set_write_timeout(timeout(origin, deadline));
+            match stream.write(&tx[pending.clone()]) {
+                Ok(0) => session.handle_write_failed(origin.current(), ErrorKind::WriteZero),
+                Ok(n) => {
+                    let n = n.min(pending.len());
+                    pending.start += n;
+                    // Never more than handed out: `n` is capped at what poll_transmit gave.
+                    let _ = session.handle_written(origin.current(), n);
+                }
+                Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
+                Err(error) if error.kind() == IoKind::Interrupted => {}
+                Err(error) => session.handle_write_failed(origin.current(), error.kind().into()),
+            }
+            continue;
+        }
+        if session.state() == SessionState::ReadingRequest {
+            let _ = stream.set_read_timeout(timeout(origin, deadline));
+            match stream.read(rx) {
+                Ok(0) => session.handle_eof(origin.current()),
+                Ok(n) => {
+                    let n = n.min(rx.len());
+                    let fed = feed(session, origin.current(), &rx[..n]);
+                    body = fed..n;
+                }
+                Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
+                Err(error) if error.kind() == IoKind::Interrupted => {}
+                Err(error) => session.handle_error(origin.current(), error.kind().into()),
+            }
+            continue;
+        }
+        hub.wait_changed(seen, deadline.map(|at| origin.to_std(at)));
+        let now = origin.current();
+        session.handle_timeout(now);
+        probe(stream, rx, session, now);
+    }
+}
+
+/// Reads whatever the client sent without blocking, to notice that it left.
+fn probe<C: Copy>(
+    stream: &mut TcpStream,
+    rx: &mut [u8],
+    session: &mut ServerSession<'_, C>,
+    now: Instant,
+) {
+    if stream.set_nonblocking(true).is_err() {
+        return;
+    }
+    let read = stream.read(rx);
+    // A socket left non-blocking would turn the next blocking write into a busy failure.
+    if let Err(error) = stream.set_nonblocking(false) {
+        session.handle_error(now, error.kind().into());
+        return;
+    }
+    match read {
+        Ok(0) => session.handle_eof(now),
+        // Bytes after the request head mean nothing to an event stream.
+        Ok(_) => {}
+        Err(error) if matches!(error.kind(), IoKind::WouldBlock | IoKind::Interrupted) => {}
+        Err(error) => session.handle_error(now, error.kind().into()),
+    }
+}
+
+/// The socket timeout that ends at `deadline`: at least 1 ms, as a zero timeout is refused.
+fn timeout(origin: &StdOrigin, deadline: Option<Instant>) -> Option<Duration> {
+    let left = deadline?.saturating_duration_since(origin.current());
+    Some(left.max(Duration::from_millis(1)))
+}
+
+/// Whether a socket timeout ran out (Unix reports `WouldBlock`, Windows `TimedOut`).
+fn timed_out(error: &std::io::Error) -> bool {
+    matches!(error.kind(), IoKind::WouldBlock | IoKind::TimedOut)
+}
