@@ -1,1 +1,1210 @@
-//! The client session (being written).
+//! The client session: connect, request, response head, body, events; every timer, reconnect
+//! and resume.
+//!
+//! [`ClientSession`] is a sans-IO machine. It never touches a socket or a clock: the shell
+//! connects, reads, writes and sleeps where the session says, and reports back with a `now`.
+//!
+//! # States
+//!
+//! | from | on | to |
+//! |---|---|---|
+//! | (new) | | Connecting: a `Connect` is queued |
+//! | Connecting | `200` with `text/event-stream` | Open |
+//! | Connecting | `301`, `302`, `303`, `307`, `308` | Connecting: `Disconnect`, then `Connect` where it points |
+//! | Connecting | `5xx`, `429`, `408`, EOF, error, connect timeout, malformed head | Waiting |
+//! | Open | EOF, error, body end, idle timeout, pong overdue, bad framing, undelivered events | Waiting |
+//! | Waiting | backoff delay over, or link up | Connecting |
+//! | Connecting, Open, Waiting | link down | Waiting, with no deadline until link up |
+//! | any | `204`, refused response, give-up, redirect limit or failure, `close()` | Closed |
+//!
+//! Rules the machine keeps:
+//!
+//! - Every connection that ends for a retryable reason asks the [`Backoff`] for the next
+//!   attempt; a stable connection (see [`BackoffConfig::with_stable_after`]) resets its count.
+//!   A give-up closes the session.
+//! - While the link is down no attempt is made and no backoff is spent; link-up starts an
+//!   attempt at once with a fresh backoff.
+//! - Each attempt starts at the configured host and target; redirects are followed within the
+//!   attempt, each over a new connection, up to the configured limit.
+//! - The resume id (`Last-Event-ID`) is the parser's last event ID, which is committed only when
+//!   an event block is dispatched, so an id from an event cut off by a disconnect never counts;
+//!   in acknowledged mode it is the id the application acknowledged last.
+//! - Every received byte re-arms the idle watchdog; the server's `:keepalive N` comment resizes
+//!   it.
+//! - Time that goes backwards is clamped to the latest `now` seen.
+//!
+//! [`Backoff`]: crate::backoff::Backoff
+//! [`BackoffConfig::with_stable_after`]: crate::backoff::BackoffConfig::with_stable_after
+
+mod config;
+mod messages;
+mod outputs;
+
+use core::fmt;
+use core::time::Duration;
+
+use heapless::{Deque, String, Vec};
+
+use crate::backoff::Backoff;
+use crate::heartbeat::{IdleWatchdog, PingAction, PingSchedule};
+use crate::http::{BodyDecoder, HeadStatus, Location, Request, ResponseReader, Verdict, classify};
+use crate::parse::Parser;
+use crate::time::{Instant, Monotonic};
+
+pub use config::{ClientBuffers, ClientConfig, ClientStorage, ConfigError, ResumeMode};
+/// The I/O error kinds [`ClientSession::handle_error`] takes, re-exported so a shell needs no
+/// direct dependency on `embedded-io`.
+pub use embedded_io::ErrorKind;
+pub use messages::Messages;
+pub use outputs::{
+    AckError, Action, CloseReason, Deadline, ReconnectReason, RequestBuildError, SessionEvent,
+    State, TimerReason,
+};
+
+/// The most headers a request carries: the configured ones and the per-attempt ones together.
+pub const MAX_HEADERS: usize = 16;
+
+/// The longest event id the session keeps, in bytes: the most the parser's limits allow for any
+/// buffer size.
+pub const ID_CAPACITY: usize = 64;
+
+/// Story events kept for [`ClientSession::poll_event`]; the oldest is dropped beyond this.
+const EVENT_QUEUE: usize = 8;
+
+/// A Server-Sent Events client session: one logical stream over as many connections as it takes.
+///
+/// # Run loop
+///
+/// The shell owns the only loop. Each turn:
+///
+/// 1. Drain [`poll_action`](Self::poll_action) until `None`: open a TCP connection for
+///    [`Action::Connect`], close it for [`Action::Disconnect`], start a ping request for
+///    [`Action::SendPing`]. Report a finished connect with
+///    [`handle_connected`](Self::handle_connected) (or
+///    [`handle_connected_with_headers`](Self::handle_connected_with_headers) to add fresh
+///    credentials for this attempt), a failed one with [`handle_error`](Self::handle_error).
+/// 2. Drain [`poll_transmit`](Self::poll_transmit) into the socket until `None`. What does not
+///    fit the buffer you lend stays queued for the next call.
+/// 3. Drain [`poll_event`](Self::poll_event) until `None`: open, retry changes, reconnects,
+///    ids to persist, closed.
+/// 4. Wait until bytes arrive or [`poll_timeout`](Self::poll_timeout) passes, whichever is
+///    first (the deadline moves with every input, so read it again each turn).
+/// 5. Feed what happened: [`handle_bytes`](Self::handle_bytes) (then drain its [`Messages`]:
+///    these are your events), [`handle_eof`](Self::handle_eof),
+///    [`handle_error`](Self::handle_error), or [`handle_timeout`](Self::handle_timeout) at the
+///    deadline. Link changes ([`handle_link_down`](Self::handle_link_down),
+///    [`handle_link_up`](Self::handle_link_up)), pongs ([`handle_pong`](Self::handle_pong)),
+///    acknowledgements ([`ack`](Self::ack)) and [`close`](Self::close) may come at any time.
+///    Then start again at 1.
+///
+/// Skipping a step breaks things: undrained actions leave sockets open or attempts unmade,
+/// undrained transmit bytes leave the server waiting for the request, undrained story events
+/// are dropped oldest first beyond eight, and a [`Messages`] dropped while it still holds an
+/// event costs a reconnect.
+///
+/// Every input takes `now` first. Calling [`handle_timeout`](Self::handle_timeout) early or
+/// twice is a harmless no-op, and so are inputs that do not fit the state (bytes while waiting,
+/// a stale `handle_connected` for an abandoned attempt).
+///
+/// # Examples
+///
+/// ```
+/// use sansse::client::{Action, ClientConfig, ClientSession, ClientStorage, SessionEvent};
+/// use sansse::Instant;
+///
+/// let mut storage = ClientStorage::<1024, 512, 256, 128>::new();
+/// let config = ClientConfig::new("example.com", "/events");
+/// let mut session = ClientSession::new(Instant::ZERO, config, storage.buffers(), 7).unwrap();
+///
+/// assert!(matches!(session.poll_action(), Some(Action::Connect { host: "example.com", port: 80, .. })));
+/// session.handle_connected(Instant::from_millis(5)).unwrap();
+/// let mut out = [0u8; 256];
+/// let n = session.poll_transmit(&mut out).unwrap();
+/// assert!(out[..n].starts_with(b"GET /events HTTP/1.1\r\n"));
+///
+/// let response = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\ndata: hi\n\n";
+/// let mut messages = session.handle_bytes(Instant::from_millis(9), response);
+/// let event = messages.next().unwrap().unwrap();
+/// assert_eq!((event.id(), event.data()), ("1", "hi"));
+/// assert!(messages.next().is_none());
+/// drop(messages);
+/// assert!(matches!(session.poll_event(), Some(SessionEvent::Open { status: 200, .. })));
+/// ```
+pub struct ClientSession<'b> {
+    config: ClientConfig<'b>,
+    clock: Monotonic,
+    parser: Parser<&'b mut [u8]>,
+    head: ResponseReader<'b>,
+    transmit: &'b mut [u8],
+    redirect: &'b mut [u8],
+    backoff: Backoff,
+    phase: Phase,
+    link_down: bool,
+    route: Route,
+    /// The request head in `transmit` is `tx_head` bytes; `tx_sent` counts head and body sent.
+    tx_head: usize,
+    tx_sent: usize,
+    tx_body: &'b [u8],
+    /// A `Connect` was handed out and not yet matched by a `Disconnect`.
+    socket: bool,
+    pending_connect: bool,
+    pending_disconnect: bool,
+    pending_ping: bool,
+    events: Deque<SessionEvent<'static>, EVENT_QUEUE>,
+    persist: bool,
+    acked: String<ID_CAPACITY>,
+}
+
+impl<'b> ClientSession<'b> {
+    /// Creates a session at `now` and starts the first attempt: the first
+    /// [`poll_action`](Self::poll_action) is a `Connect`. If the link is down, call
+    /// [`handle_link_down`](Self::handle_link_down) before polling.
+    ///
+    /// `seed` drives the backoff jitter: give every client its own (see
+    /// [`Backoff::new`](crate::backoff::Backoff::new)).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] when the initial `Last-Event-ID` is too long for the parser, or the
+    /// request cannot be written into the transmit buffer with the longest id the parser
+    /// accepts.
+    pub fn new(
+        now: Instant,
+        config: ClientConfig<'b>,
+        buffers: ClientBuffers<'b>,
+        seed: u64,
+    ) -> Result<Self, ConfigError> {
+        let ClientBuffers {
+            parser,
+            head,
+            transmit,
+            redirect,
+        } = buffers;
+        let mut parser = Parser::with_buffer(parser);
+        let max_id = parser.limits().max_id_len;
+        let mut acked = String::new();
+        if parser.set_last_event_id(config.last_event_id).is_err()
+            || acked.push_str(config.last_event_id).is_err()
+        {
+            return Err(ConfigError::LastEventIdTooLong { max: max_id });
+        }
+        let mut session = Self {
+            config,
+            clock: Monotonic::new(now),
+            parser,
+            head: ResponseReader::new(head, config.head_limits),
+            transmit,
+            redirect,
+            backoff: Backoff::new(now, config.backoff, seed),
+            phase: Phase::Closed,
+            link_down: false,
+            route: Route::CONFIGURED,
+            tx_head: 0,
+            tx_sent: 0,
+            tx_body: &[],
+            socket: false,
+            pending_connect: false,
+            pending_disconnect: false,
+            pending_ping: false,
+            events: Deque::new(),
+            persist: false,
+            acked,
+        };
+        session.check_request()?;
+        session.begin_attempt(now);
+        Ok(session)
+    }
+
+    /// Reports that the TCP connection for the last [`Action::Connect`] is up; the request is
+    /// queued for [`poll_transmit`](Self::poll_transmit).
+    ///
+    /// Ignored (returning `Ok`) when no attempt is waiting for its connection.
+    ///
+    /// # Errors
+    ///
+    /// [`RequestBuildError`] when the request cannot be written; the session then closes with
+    /// [`CloseReason::Request`].
+    pub fn handle_connected(&mut self, now: Instant) -> Result<(), RequestBuildError> {
+        self.handle_connected_with_headers(now, &[])
+    }
+
+    /// Like [`handle_connected`](Self::handle_connected), adding `headers` to this attempt's
+    /// request after the configured ones.
+    ///
+    /// This is the place for credentials that expire (a fresh bearer token for every attempt):
+    /// the headers are written at once and not kept. Check
+    /// [`Action::Connect::cross_origin`](Action::Connect) before handing them to a redirect
+    /// target.
+    ///
+    /// # Errors
+    ///
+    /// As for [`handle_connected`](Self::handle_connected); also
+    /// [`RequestBuildError::TooManyHeaders`] beyond [`MAX_HEADERS`] in all.
+    pub fn handle_connected_with_headers(
+        &mut self,
+        now: Instant,
+        headers: &[(&str, &str)],
+    ) -> Result<(), RequestBuildError> {
+        self.clock.observe(now);
+        let Phase::Connecting {
+            connected: false, ..
+        } = self.phase
+        else {
+            return Ok(());
+        };
+        if !self.socket {
+            return Ok(());
+        }
+        match self.write_request(headers) {
+            Ok(len) => {
+                self.tx_head = len;
+                self.tx_sent = 0;
+                self.tx_body = if self.route.get_only {
+                    &[]
+                } else {
+                    self.config.body.unwrap_or_default()
+                };
+                if let Phase::Connecting { connected, .. } = &mut self.phase {
+                    *connected = true;
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.close_with(CloseReason::Request(e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Feeds bytes received on the connection and returns the messages in them.
+    ///
+    /// The response head is read first (it may arrive in pieces); what follows it is the body.
+    /// Drain the returned [`Messages`]: see its docs for what dropping it early costs. Bytes
+    /// that arrive while no connection is expected (waiting, closed) are ignored.
+    pub fn handle_bytes<'s, 'i>(
+        &'s mut self,
+        now: Instant,
+        bytes: &'i [u8],
+    ) -> Messages<'s, 'b, 'i> {
+        let now = self.clock.observe(now);
+        let body = match &mut self.phase {
+            Phase::Connecting {
+                connected: true, ..
+            } => self.read_head(now, bytes),
+            Phase::Open { idle, .. } => {
+                if !bytes.is_empty() {
+                    idle.handle_activity(now);
+                }
+                bytes
+            }
+            Phase::Connecting { .. } | Phase::Waiting { .. } | Phase::Closed => &[],
+        };
+        Messages::new(self, now, body)
+    }
+
+    /// Reports that the server closed the connection (a read returned 0).
+    ///
+    /// A partial event at the end is discarded, as the spec says; the session reconnects.
+    pub fn handle_eof(&mut self, now: Instant) {
+        let now = self.clock.observe(now);
+        if self.has_connection() {
+            self.drop_and_retry(now, ReconnectReason::Eof);
+        }
+    }
+
+    /// Reports that the connect failed or the connection broke.
+    pub fn handle_error(&mut self, now: Instant, kind: ErrorKind) {
+        let now = self.clock.observe(now);
+        if self.has_connection() {
+            self.drop_and_retry(now, ReconnectReason::Io(kind));
+        }
+    }
+
+    /// Acts on the deadline of [`poll_timeout`](Self::poll_timeout): starts the next attempt,
+    /// gives up an attempt that took too long, declares an idle stream dead, asks for a ping or
+    /// gives up on its answer.
+    ///
+    /// Calling it before the deadline, or again after it acted, is a harmless no-op.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let now = self.clock.observe(now);
+        match &mut self.phase {
+            Phase::Waiting { at: Some(at) } if now >= *at => self.begin_attempt(now),
+            Phase::Connecting { deadline, .. } if now >= *deadline => {
+                self.drop_and_retry(now, ReconnectReason::ConnectTimeout);
+            }
+            Phase::Open { idle, ping, .. } => {
+                if let Some(expired) = idle.handle_timeout(now) {
+                    self.drop_and_retry(now, ReconnectReason::Idle(expired));
+                    return;
+                }
+                match ping.as_mut().and_then(|p| p.handle_timeout(now)) {
+                    Some(PingAction::SendPing) => self.pending_ping = true,
+                    Some(PingAction::Dead(overdue)) => {
+                        self.drop_and_retry(now, ReconnectReason::PongOverdue(overdue));
+                    }
+                    None => {}
+                }
+            }
+            Phase::Waiting { .. } | Phase::Connecting { .. } | Phase::Closed => {}
+        }
+    }
+
+    /// Reports that the answer to the last [`Action::SendPing`] arrived. A pong with no ping
+    /// outstanding (late, duplicate, or from an earlier connection) is ignored.
+    pub fn handle_pong(&mut self, now: Instant) {
+        let now = self.clock.observe(now);
+        if let Phase::Open {
+            ping: Some(ping), ..
+        } = &mut self.phase
+        {
+            ping.handle_pong(now);
+        }
+    }
+
+    /// Reports that the network link went down.
+    ///
+    /// A connection or attempt in progress is dropped (its socket is unlikely to survive, and
+    /// waiting for the idle watchdog would only delay the reconnect); a scheduled attempt is
+    /// cancelled. Nothing more happens, and no backoff is spent, until
+    /// [`handle_link_up`](Self::handle_link_up). Repeated calls are no-ops.
+    pub fn handle_link_down(&mut self, now: Instant) {
+        let now = self.clock.observe(now);
+        if self.link_down || matches!(self.phase, Phase::Closed) {
+            self.link_down = true;
+            return;
+        }
+        self.link_down = true;
+        if matches!(self.phase, Phase::Open { .. }) {
+            // Records the end of the connection, so a stable one still resets the count.
+            self.backoff.handle_disconnected(now);
+        }
+        self.end_connection();
+        self.phase = Phase::Waiting { at: None };
+        self.push_event(SessionEvent::WaitingForLink);
+    }
+
+    /// Reports that the network link is up again: an attempt starts at once, with a fresh
+    /// backoff (the outage was the link's, not the server's). Repeated calls are no-ops.
+    pub fn handle_link_up(&mut self, now: Instant) {
+        let now = self.clock.observe(now);
+        if !self.link_down {
+            return;
+        }
+        self.link_down = false;
+        if matches!(self.phase, Phase::Waiting { .. }) {
+            self.backoff.reset();
+            self.begin_attempt(now);
+        }
+    }
+
+    /// Acknowledges that the application has processed the event with this id (and everything
+    /// before it): the next reconnect sends it as `Last-Event-ID`. An empty id clears it.
+    ///
+    /// A [`SessionEvent::PersistId`] follows; persisting it is what makes the acknowledgement
+    /// survive a restart.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::NotAcknowledgedMode`] unless the config set [`ResumeMode::Acknowledged`];
+    /// [`AckError::IdTooLong`] for an id longer than the parser accepts.
+    pub fn ack(&mut self, id: &str) -> Result<(), AckError> {
+        if self.config.resume != ResumeMode::Acknowledged {
+            return Err(AckError::NotAcknowledgedMode);
+        }
+        let max = self.parser.limits().max_id_len;
+        if id.len() > max {
+            return Err(AckError::IdTooLong { max });
+        }
+        self.acked.clear();
+        // Cannot fail: `max` is at most `ID_CAPACITY`.
+        let _ = self.acked.push_str(id);
+        self.persist = true;
+        Ok(())
+    }
+
+    /// Acknowledges every event dispatched so far: the parser's last event ID becomes the
+    /// acknowledged id. [`Messages::ack`] does the same inside the message loop.
+    ///
+    /// # Errors
+    ///
+    /// [`AckError::NotAcknowledgedMode`] unless the config set [`ResumeMode::Acknowledged`].
+    pub fn ack_dispatched(&mut self) -> Result<(), AckError> {
+        if self.config.resume != ResumeMode::Acknowledged {
+            return Err(AckError::NotAcknowledgedMode);
+        }
+        self.acked.clear();
+        // Cannot fail: the parser's ids fit `ID_CAPACITY`.
+        let _ = self.acked.push_str(self.parser.last_event_id());
+        self.persist = true;
+        Ok(())
+    }
+
+    /// Ends the session for good: any connection is dropped and the session closes with
+    /// [`CloseReason::Local`]. A no-op once closed.
+    pub fn close(&mut self, now: Instant) {
+        self.clock.observe(now);
+        if !matches!(self.phase, Phase::Closed) {
+            self.close_with(CloseReason::Local);
+        }
+    }
+
+    /// The next thing the shell must do with sockets; drain until `None`.
+    ///
+    /// A `Disconnect` always comes before the `Connect` that replaces it.
+    #[must_use]
+    pub fn poll_action(&mut self) -> Option<Action<'_>> {
+        if self.pending_disconnect {
+            self.pending_disconnect = false;
+            return Some(Action::Disconnect);
+        }
+        if self.pending_connect {
+            self.pending_connect = false;
+            self.socket = true;
+            let (host, port, _) = self.route_parts();
+            return Some(Action::Connect {
+                host,
+                port,
+                cross_origin: self.route.cross_origin(),
+            });
+        }
+        if self.pending_ping {
+            self.pending_ping = false;
+            return Some(Action::SendPing);
+        }
+        None
+    }
+
+    /// Copies queued request bytes (head, then body) into `buf` and returns how many; `None`
+    /// when nothing is queued. Bytes that do not fit stay queued for the next call (an empty
+    /// `buf` gets `Some(0)`, so lend a real one).
+    #[must_use]
+    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
+        let sending = match self.phase {
+            Phase::Connecting { connected, .. } => connected,
+            Phase::Open { .. } => true,
+            Phase::Waiting { .. } | Phase::Closed => false,
+        };
+        let total = self.tx_head.saturating_add(self.tx_body.len());
+        if !sending || !self.socket || self.tx_sent >= total {
+            return None;
+        }
+        let mut written = 0;
+        if self.tx_sent < self.tx_head {
+            let head = self
+                .transmit
+                .get(self.tx_sent..self.tx_head)
+                .unwrap_or_default();
+            written = copy_prefix(head, buf);
+        }
+        if self.tx_sent + written >= self.tx_head {
+            let offset = self.tx_sent + written - self.tx_head;
+            let body = self.tx_body.get(offset..).unwrap_or_default();
+            written += copy_prefix(body, buf.get_mut(written..).unwrap_or_default());
+        }
+        self.tx_sent += written;
+        Some(written)
+    }
+
+    /// The next step in the story of the connection; drain until `None`.
+    ///
+    /// A [`SessionEvent::PersistId`] comes first when an acknowledgement is waiting to be
+    /// persisted (only the latest one is offered).
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<SessionEvent<'_>> {
+        if self.persist {
+            self.persist = false;
+            return Some(SessionEvent::PersistId(self.acked.as_str()));
+        }
+        self.events.pop_front()
+    }
+
+    /// The instant [`handle_timeout`](Self::handle_timeout) is due, if any deadline is armed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.poll_deadline().map(|d| d.at)
+    }
+
+    /// The next deadline with what it is for, for logs and tests.
+    #[must_use]
+    pub fn poll_deadline(&self) -> Option<Deadline> {
+        let deadline = |at, reason| Deadline { at, reason };
+        match &self.phase {
+            Phase::Waiting { at } => at.map(|at| deadline(at, TimerReason::Reconnect)),
+            Phase::Connecting { deadline: at, .. } => Some(deadline(*at, TimerReason::Connect)),
+            Phase::Open { idle, ping, .. } => {
+                let idle = idle
+                    .poll_timeout()
+                    .map(|at| deadline(at, TimerReason::Idle));
+                let ping = ping.as_ref().and_then(|p| {
+                    let reason = if p.awaiting_pong().is_some() {
+                        TimerReason::Pong
+                    } else {
+                        TimerReason::Ping
+                    };
+                    p.poll_timeout().map(|at| deadline(at, reason))
+                });
+                match (idle, ping) {
+                    (Some(i), Some(p)) => Some(if p.at < i.at { p } else { i }),
+                    (i, p) => i.or(p),
+                }
+            }
+            Phase::Closed => None,
+        }
+    }
+
+    /// The session's coarse state.
+    pub fn state(&self) -> State {
+        match self.phase {
+            Phase::Connecting { .. } => State::Connecting,
+            Phase::Open { .. } => State::Open,
+            Phase::Waiting { .. } => State::Waiting,
+            Phase::Closed => State::Closed,
+        }
+    }
+
+    /// The id the next request sends as `Last-Event-ID` (`""` for none): the parser's last
+    /// event ID, or in acknowledged mode the last acknowledged id.
+    pub fn resume_id(&self) -> &str {
+        match self.config.resume {
+            ResumeMode::Acknowledged => &self.acked,
+            ResumeMode::Dispatched => self.parser.last_event_id(),
+        }
+    }
+
+    /// The parser's last event ID: the `id` of the last dispatched block that had one.
+    pub fn last_event_id(&self) -> &str {
+        self.parser.last_event_id()
+    }
+
+    /// The reconnection time in force (the server's `retry:`, clamped, or the default).
+    pub fn reconnection_time(&self) -> Duration {
+        self.backoff.reconnection_time()
+    }
+
+    /// The idle limit of the open stream, if one is open: the configured one, or the one sized
+    /// from the server's keep-alive announcement.
+    pub fn idle_limit(&self) -> Option<Duration> {
+        match &self.phase {
+            Phase::Open { idle, .. } => Some(idle.limit()),
+            Phase::Connecting { .. } | Phase::Waiting { .. } | Phase::Closed => None,
+        }
+    }
+
+    /// The settings the session was built with.
+    pub fn config(&self) -> &ClientConfig<'b> {
+        &self.config
+    }
+
+    /// Starts an attempt from the configured origin: the redirect chain starts over.
+    fn begin_attempt(&mut self, now: Instant) {
+        self.route = Route::CONFIGURED;
+        self.connect(now);
+    }
+
+    /// Queues a `Connect` to the current route and arms the connect timeout.
+    fn connect(&mut self, now: Instant) {
+        self.head.reset();
+        self.pending_connect = true;
+        self.phase = Phase::Connecting {
+            deadline: now + self.config.connect_timeout(),
+            connected: false,
+        };
+    }
+
+    /// Drops the connection (or attempt) in progress: queues `Disconnect` for a socket handed
+    /// out, forgets queued output and discards any partial event.
+    fn end_connection(&mut self) {
+        if self.socket {
+            self.socket = false;
+            self.pending_disconnect = true;
+        }
+        self.pending_connect = false;
+        self.pending_ping = false;
+        self.tx_head = 0;
+        self.tx_sent = 0;
+        self.tx_body = &[];
+        self.parser.reset();
+        if self.config.resume == ResumeMode::Acknowledged {
+            // The stream resumes from the acknowledged id, so events without an id report it.
+            let _ = self.parser.set_last_event_id(&self.acked);
+        }
+    }
+
+    /// Ends the connection for a retryable reason and schedules the next attempt, or closes
+    /// the session if the backoff gives up.
+    fn drop_and_retry(&mut self, now: Instant, reason: ReconnectReason) {
+        self.end_connection();
+        if self.link_down {
+            self.phase = Phase::Waiting { at: None };
+            return;
+        }
+        match self.backoff.next_attempt(now) {
+            Ok(delay) => {
+                self.phase = Phase::Waiting { at: Some(delay.at) };
+                self.push_event(SessionEvent::Reconnecting { delay, reason });
+            }
+            Err(give_up) => self.close_with(CloseReason::GaveUp(give_up)),
+        }
+    }
+
+    fn close_with(&mut self, reason: CloseReason) {
+        self.end_connection();
+        self.phase = Phase::Closed;
+        self.push_event(SessionEvent::Closed { reason });
+    }
+
+    /// Whether a connection (or an attempt the shell was told to make) is in progress.
+    fn has_connection(&self) -> bool {
+        self.socket && matches!(self.phase, Phase::Connecting { .. } | Phase::Open { .. })
+    }
+
+    /// Feeds the response head reader; returns the body bytes if the stream opened.
+    fn read_head<'i>(&mut self, now: Instant, bytes: &'i [u8]) -> &'i [u8] {
+        match self.head.handle_bytes(bytes) {
+            Ok(HeadStatus::Partial) => &[],
+            Ok(HeadStatus::Complete { consumed }) => {
+                self.on_head(now);
+                if matches!(self.phase, Phase::Open { .. }) {
+                    bytes.get(consumed..).unwrap_or_default()
+                } else {
+                    &[]
+                }
+            }
+            Err(e) => {
+                self.drop_and_retry(now, ReconnectReason::InvalidResponse(e));
+                &[]
+            }
+        }
+    }
+
+    /// Acts on a complete response head.
+    fn on_head(&mut self, now: Instant) {
+        let Some(head) = self.head.head() else {
+            return;
+        };
+        let status = head.status();
+        let next = match classify(&head, &self.config.policy) {
+            Verdict::Open => match head.framing() {
+                Ok(framing) => Next::Open(framing),
+                Err(e) => Next::Close(CloseReason::Failed(crate::http::Failure::Framing(e))),
+            },
+            Verdict::Stop => Next::Close(CloseReason::NoContent),
+            Verdict::Retry { after } => Next::Retry(after),
+            Verdict::Redirect(redirect) => {
+                let method = if self.route.get_only {
+                    "GET"
+                } else {
+                    self.config.method
+                };
+                let get_only = self.route.get_only || redirect.rewrites_to_get(method);
+                match follow(
+                    &self.config,
+                    &self.route,
+                    self.redirect,
+                    self.transmit,
+                    redirect.location(),
+                ) {
+                    Ok(mut route) => {
+                        route.get_only = get_only;
+                        Next::Redirect(route)
+                    }
+                    Err(reason) => Next::Close(reason),
+                }
+            }
+            Verdict::Fail(failure) => Next::Close(CloseReason::Failed(failure)),
+        };
+        match next {
+            Next::Open(framing) => {
+                self.backoff.handle_connected(now);
+                self.phase = Phase::Open {
+                    decoder: BodyDecoder::new(framing),
+                    idle: IdleWatchdog::new(now, self.config.idle),
+                    ping: self.config.ping.map(|p| PingSchedule::new(now, p)),
+                };
+                self.push_event(SessionEvent::Open { status, framing });
+            }
+            Next::Close(reason) => self.close_with(reason),
+            Next::Retry(after) => {
+                if let Some(after) = after {
+                    self.backoff.set_retry_after(after);
+                }
+                self.drop_and_retry(now, ReconnectReason::Status(status));
+            }
+            Next::Redirect(route) => {
+                let redirects = self.route.redirects.saturating_add(1);
+                if redirects > self.config.max_redirects {
+                    self.close_with(CloseReason::TooManyRedirects {
+                        limit: self.config.max_redirects,
+                    });
+                    return;
+                }
+                self.end_connection();
+                self.route = Route { redirects, ..route };
+                self.push_event(SessionEvent::Redirected { status });
+                self.connect(now);
+            }
+        }
+    }
+
+    fn on_retry(&mut self, ms: u64) {
+        self.backoff.set_retry(ms);
+        let event = SessionEvent::RetryChanged(self.backoff.reconnection_time());
+        // Only the latest reconnection time matters: replace one still queued at the end.
+        if let Some(SessionEvent::RetryChanged(_)) = self.events.back() {
+            let _ = self.events.pop_back();
+        }
+        self.push_event(event);
+    }
+
+    fn on_keepalive(&mut self, now: Instant, interval: Duration) {
+        if let Phase::Open { idle, .. } = &mut self.phase {
+            idle.handle_announcement(now, interval);
+        }
+    }
+
+    fn push_event(&mut self, event: SessionEvent<'static>) {
+        if self.events.is_full() {
+            let _ = self.events.pop_front();
+        }
+        let _ = self.events.push_back(event);
+    }
+
+    /// Host, port and target of the current route.
+    fn route_parts(&self) -> (&str, u16, &str) {
+        route_parts(&self.config, &self.route, self.redirect)
+    }
+
+    /// Writes the request head for the current route into `transmit`.
+    fn write_request(&mut self, extra: &[(&str, &str)]) -> Result<usize, RequestBuildError> {
+        let (host, port, target) = route_parts(&self.config, &self.route, self.redirect);
+        let id = match self.config.resume {
+            ResumeMode::Acknowledged => self.acked.as_str(),
+            ResumeMode::Dispatched => self.parser.last_event_id(),
+        };
+        let (method, body) = if self.route.get_only {
+            ("GET", None)
+        } else {
+            (self.config.method, self.config.body)
+        };
+        write_request(
+            self.transmit,
+            RequestParts {
+                method,
+                host,
+                port,
+                target,
+                id: header_safe(id),
+                headers: self.config.headers,
+                extra,
+                body,
+            },
+        )
+    }
+
+    /// Checks at construction that the request fits with the longest id the parser accepts.
+    fn check_request(&mut self) -> Result<(), ConfigError> {
+        const LONGEST: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+        let max = self.parser.limits().max_id_len.min(LONGEST.len());
+        let (host, port, target) = route_parts(&self.config, &self.route, self.redirect);
+        write_request(
+            self.transmit,
+            RequestParts {
+                method: self.config.method,
+                host,
+                port,
+                target,
+                id: LONGEST.get(..max).unwrap_or_default(),
+                headers: self.config.headers,
+                extra: &[],
+                body: self.config.body,
+            },
+        )
+        .map(|_| ())
+        .map_err(ConfigError::Request)?;
+        // The initial id must be writable too (it is checked for characters, not length, here).
+        write_request(
+            self.transmit,
+            RequestParts {
+                method: self.config.method,
+                host,
+                port,
+                target,
+                id: self.config.last_event_id,
+                headers: self.config.headers,
+                extra: &[],
+                body: self.config.body,
+            },
+        )
+        .map(|_| ())
+        .map_err(ConfigError::Request)
+    }
+}
+
+impl fmt::Debug for ClientSession<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (host, port, target) = self.route_parts();
+        f.debug_struct("ClientSession")
+            .field("state", &self.state())
+            .field("host", &host)
+            .field("port", &port)
+            .field("target", &target)
+            .field("resume_id", &self.resume_id())
+            .field("link_down", &self.link_down)
+            .field("deadline", &self.poll_deadline())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The session's state, with what each state needs.
+#[derive(Debug)]
+enum Phase {
+    /// An attempt: `Connect` queued or handed out; `connected` once TCP is up and the request
+    /// is queued, after which bytes are the response head.
+    Connecting {
+        deadline: Instant,
+        connected: bool,
+    },
+    Open {
+        decoder: BodyDecoder,
+        idle: IdleWatchdog,
+        ping: Option<PingSchedule>,
+    },
+    /// Waiting for the next attempt; `None` while the link is down.
+    Waiting {
+        at: Option<Instant>,
+    },
+    Closed,
+}
+
+/// What a response head leads to, decided while the head is borrowed.
+enum Next {
+    Open(crate::http::BodyFraming),
+    Close(CloseReason),
+    Retry(Option<Duration>),
+    Redirect(Route),
+}
+
+/// Where the current attempt sends its request.
+#[derive(Clone, Copy, Debug)]
+struct Route {
+    /// Set once a redirect was followed: host and target lie in the redirect buffer.
+    redirected: Option<Redirected>,
+    /// A redirect turned the rest of the attempt into a `GET` without body.
+    get_only: bool,
+    /// Redirects followed in this attempt.
+    redirects: u8,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Redirected {
+    host_len: usize,
+    target_len: usize,
+    port: u16,
+    cross_origin: bool,
+}
+
+impl Route {
+    const CONFIGURED: Self = Self {
+        redirected: None,
+        get_only: false,
+        redirects: 0,
+    };
+
+    fn cross_origin(&self) -> bool {
+        self.redirected.is_some_and(|r| r.cross_origin)
+    }
+}
+
+/// Host, port and target of `route`.
+fn route_parts<'r>(
+    config: &ClientConfig<'r>,
+    route: &Route,
+    redirect: &'r [u8],
+) -> (&'r str, u16, &'r str) {
+    match route.redirected {
+        None => (config.host, config.port, config.target),
+        Some(r) => {
+            let host = redirect.get(..r.host_len).unwrap_or_default();
+            let target = redirect
+                .get(r.host_len..r.host_len + r.target_len)
+                .unwrap_or_default();
+            (text(host), r.port, text(target))
+        }
+    }
+}
+
+/// Resolves a redirect against the current route and stores its host and target in the
+/// redirect buffer; `scratch` (the transmit buffer, idle while the connection is dropped)
+/// holds the resolved target on the way.
+fn follow(
+    config: &ClientConfig<'_>,
+    route: &Route,
+    redirect: &mut [u8],
+    scratch: &mut [u8],
+    location: Location<'_>,
+) -> Result<Route, CloseReason> {
+    if !location.is_supported() {
+        return Err(CloseReason::UnsupportedRedirect);
+    }
+    let (_, old_port, old_target) = route_parts(config, route, redirect);
+    let target_len = location
+        .resolve_target(old_target, scratch)
+        .map_err(|e| CloseReason::RedirectTooLong { needed: e.needed })?
+        .len();
+    let port = location.port().unwrap_or(old_port);
+    // A location without a host keeps the current one; if that already lies in the redirect
+    // buffer it stays where it is.
+    let (new_host, host_len) = match (location.host(), route.redirected) {
+        (Some(host), _) => (Some(host), host.len()),
+        (None, Some(r)) => (None, r.host_len),
+        (None, None) => (Some(config.host), config.host.len()),
+    };
+    let needed = host_len + target_len;
+    if needed > redirect.len() {
+        return Err(CloseReason::RedirectTooLong { needed });
+    }
+    if let Some(host) = new_host {
+        // `host` borrows the head buffer or the config, never the redirect buffer.
+        redirect[..host_len].copy_from_slice(host.as_bytes());
+    }
+    redirect[host_len..needed].copy_from_slice(&scratch[..target_len]);
+    let host = text(&redirect[..host_len]);
+    let cross_origin = !same_host(host, config.host) || port != config.port;
+    Ok(Route {
+        redirected: Some(Redirected {
+            host_len,
+            target_len,
+            port,
+            cross_origin,
+        }),
+        get_only: route.get_only,
+        redirects: route.redirects,
+    })
+}
+
+/// Hosts compare case-insensitively, brackets around IPv6 literals ignored.
+fn same_host(a: &str, b: &str) -> bool {
+    unbracket(a).eq_ignore_ascii_case(unbracket(b))
+}
+
+fn unbracket(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+}
+
+/// Everything a request is written from.
+struct RequestParts<'r> {
+    method: &'r str,
+    host: &'r str,
+    port: u16,
+    target: &'r str,
+    id: &'r str,
+    headers: &'r [(&'r str, &'r str)],
+    extra: &'r [(&'r str, &'r str)],
+    body: Option<&'r [u8]>,
+}
+
+/// Writes the request head (the body is sent from where it lies) into `out`.
+fn write_request(out: &mut [u8], parts: RequestParts<'_>) -> Result<usize, RequestBuildError> {
+    let mut headers = Vec::<(&str, &str), MAX_HEADERS>::new();
+    for &header in parts.headers.iter().chain(parts.extra) {
+        headers
+            .push(header)
+            .map_err(|_| RequestBuildError::TooManyHeaders { max: MAX_HEADERS })?;
+    }
+    let mut request = Request::get(parts.host, parts.target)
+        .method(parts.method)
+        .port(parts.port)
+        .last_event_id(parts.id)
+        .headers(&headers);
+    if let Some(body) = parts.body {
+        request = request.body(body);
+    }
+    request.write_head(out).map_err(RequestBuildError::Write)
+}
+
+/// The id as a header value, or `""` (no header) if it holds a control character a header
+/// cannot carry. The parser accepts any id without NUL, CR and LF, but a request must not
+/// fail because of what the server sent.
+fn header_safe(id: &str) -> &str {
+    let safe = id
+        .bytes()
+        .all(|b| matches!(b, b'\t' | b' '..=b'~' | 0x80..=0xFF));
+    if safe { id } else { "" }
+}
+
+/// Copies as much of `from` as fits into `to`; returns how much.
+fn copy_prefix(from: &[u8], to: &mut [u8]) -> usize {
+    let n = from.len().min(to.len());
+    to[..n].copy_from_slice(&from[..n]);
+    n
+}
+
+/// Bytes copied from a `&str`; the fallback is unreachable.
+fn text(bytes: &[u8]) -> &str {
+    core::str::from_utf8(bytes).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session<'b>(storage: &'b mut ClientStorage<256, 256, 256, 32>) -> ClientSession<'b> {
+        let config = ClientConfig::new("example.com", "/a/b?q");
+        ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).expect("valid config")
+    }
+
+    #[test]
+    fn ids_with_controls_are_not_sent() {
+        assert_eq!(header_safe("41"), "41");
+        assert_eq!(header_safe("tab\there é"), "tab\there é");
+        assert_eq!(header_safe("a\u{1}b"), "");
+        assert_eq!(header_safe("del\u{7f}"), "");
+    }
+
+    #[test]
+    fn hosts_compare_without_case_or_brackets() {
+        assert!(same_host("Example.COM", "example.com"));
+        assert!(same_host("[::1]", "::1"));
+        assert!(!same_host("example.com", "example.org"));
+    }
+
+    #[test]
+    fn copy_prefix_copies_what_fits() {
+        let mut to = [0u8; 3];
+        assert_eq!(copy_prefix(b"hello", &mut to), 3);
+        assert_eq!(&to, b"hel");
+        assert_eq!(copy_prefix(b"", &mut to), 0);
+        assert_eq!(copy_prefix(b"x", &mut []), 0);
+    }
+
+    #[test]
+    fn relative_redirect_keeps_the_host_in_place() {
+        let config = ClientConfig::new("example.com", "/a/b?q").with_port(8080);
+        let mut redirect = [0u8; 32];
+        let mut scratch = [0u8; 64];
+        let first = Location::parse("http://h.test:81/x/y").unwrap();
+        let route = follow(
+            &config,
+            &Route::CONFIGURED,
+            &mut redirect,
+            &mut scratch,
+            first,
+        )
+        .unwrap();
+        assert_eq!(
+            route_parts(&config, &route, &redirect),
+            ("h.test", 81, "/x/y")
+        );
+        assert!(route.cross_origin());
+
+        let second = Location::parse("z?1").unwrap();
+        let route = follow(&config, &route, &mut redirect, &mut scratch, second).unwrap();
+        assert_eq!(
+            route_parts(&config, &route, &redirect),
+            ("h.test", 81, "/x/z?1")
+        );
+
+        let home = Location::parse("/").unwrap();
+        let route = follow(
+            &config,
+            &Route::CONFIGURED,
+            &mut redirect,
+            &mut scratch,
+            home,
+        )
+        .unwrap();
+        assert_eq!(
+            route_parts(&config, &route, &redirect),
+            ("example.com", 8080, "/")
+        );
+        assert!(!route.cross_origin());
+    }
+
+    #[test]
+    fn redirect_that_does_not_fit_says_how_much_it_needs() {
+        let config = ClientConfig::new("example.com", "/");
+        let mut redirect = [0u8; 8];
+        let mut scratch = [0u8; 64];
+        let location = Location::parse("http://host.test/long/path").unwrap();
+        let error = follow(
+            &config,
+            &Route::CONFIGURED,
+            &mut redirect,
+            &mut scratch,
+            location,
+        );
+        assert_eq!(
+            error.unwrap_err(),
+            CloseReason::RedirectTooLong { needed: 19 }
+        );
+        let mut tiny_scratch = [0u8; 4];
+        let location = Location::parse("/long/path").unwrap();
+        let error = follow(
+            &config,
+            &Route::CONFIGURED,
+            &mut redirect,
+            &mut tiny_scratch,
+            location,
+        );
+        assert_eq!(
+            error.unwrap_err(),
+            CloseReason::RedirectTooLong { needed: 10 }
+        );
+    }
+
+    #[test]
+    fn story_queue_keeps_the_newest_events() {
+        let mut storage = ClientStorage::new();
+        let mut session = session(&mut storage);
+        for _ in 0..EVENT_QUEUE + 2 {
+            session.push_event(SessionEvent::WaitingForLink);
+        }
+        session.push_event(SessionEvent::Redirected { status: 307 });
+        let mut seen = 0;
+        let mut last_redirected = false;
+        while let Some(event) = session.poll_event() {
+            seen += 1;
+            last_redirected = event == SessionEvent::Redirected { status: 307 };
+        }
+        assert_eq!(seen, EVENT_QUEUE);
+        assert!(last_redirected);
+    }
+
+    #[test]
+    fn debug_shows_the_route_and_state_not_the_buffers() {
+        let mut storage = ClientStorage::new();
+        let session = session(&mut storage);
+        let mut text = String::<512>::new();
+        core::fmt::Write::write_fmt(&mut text, format_args!("{session:?}")).unwrap();
+        assert!(text.starts_with("ClientSession { state: Connecting, host: \"example.com\""));
+        assert!(text.contains("target: \"/a/b?q\""));
+        assert!(text.len() < 300, "{text}");
+    }
+
+    #[test]
+    fn close_is_final_and_idempotent() {
+        let mut storage = ClientStorage::new();
+        let mut session = session(&mut storage);
+        assert!(matches!(
+            session.poll_action(),
+            Some(Action::Connect { .. })
+        ));
+        session.close(Instant::from_millis(5));
+        session.close(Instant::from_millis(6));
+        assert_eq!(session.poll_action(), Some(Action::Disconnect));
+        assert_eq!(session.poll_action(), None);
+        assert_eq!(
+            session.poll_event(),
+            Some(SessionEvent::Closed {
+                reason: CloseReason::Local
+            })
+        );
+        assert_eq!(session.poll_event(), None);
+        session.handle_link_down(Instant::from_millis(7));
+        session.handle_link_up(Instant::from_millis(8));
+        assert_eq!(session.poll_action(), None);
+        assert_eq!(session.state(), State::Closed);
+    }
+}

@@ -12,6 +12,10 @@ mod request_head_body;
 #[path = "../fuzz/bodies/server_session.rs"]
 mod server_session_body;
 
+#[allow(dead_code)]
+#[path = "../fuzz/bodies/client.rs"]
+mod client_body;
+
 use core::panic::AssertUnwindSafe;
 use std::fs;
 use std::panic::catch_unwind;
@@ -27,6 +31,10 @@ const TARGETS: &[Target] = &[
     Target {
         name: "parser",
         body: parser_body::parser,
+    },
+    Target {
+        name: "client",
+        body: client_body::client,
     },
     Target {
         name: "request_head",

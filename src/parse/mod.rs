@@ -21,4 +21,5 @@ mod tokenizer;
 
 pub use error::ParseError;
 pub use parser::{BufferTooSmall, DEFAULT_CAPACITY, Event, Feed, Limits, Output, Parser};
+pub(crate) use parser::{Found, FoundEvent, Utf8Window};
 pub use tokenizer::{Field, Fragment, Token, Tokenizer, Tokens};
