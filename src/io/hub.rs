@@ -13,8 +13,8 @@ use crate::encode::EventName;
 use crate::replay::ReplayLog;
 
 /// The replay log every connection of a server shares, with the wake-ups that tell them about
-/// publishes; usable from async tasks ([`serve`](super::server::serve)) and from threads
-/// ([`serve_blocking`](super::server::serve_blocking)) at once.
+/// publishes; usable from async tasks (`io::server::serve`) and from threads
+/// (`io::server::serve_blocking`) at once.
 ///
 /// Every publish, and every [`StdHub::notify`], changes the [version](Hub::version) and wakes
 /// every waiting connection, which then draws its new events and runs its
