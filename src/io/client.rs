@@ -146,6 +146,9 @@ pub trait Handler {
     /// Hears every step of the connection's story, in order: opens, retry changes, redirects,
     /// reconnects with their reason and delay, ids to persist, and the final `Closed` (after
     /// which the loop returns whatever this answers). Does nothing by default.
+    ///
+    /// Steps that bytes cause are heard after the messages in those bytes: the `Open` of a
+    /// stream comes after the events that arrived in the same read as its response head.
     fn on_event(&mut self, now: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
         let _ = (now, event);
         ControlFlow::Continue(())
