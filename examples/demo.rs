@@ -130,7 +130,7 @@ fn main() -> ExitCode {
     thread::sleep(Duration::from_millis(2500));
     say(
         "demo",
-        "FAULT: dave's link slows to 400 bytes/s for 4 s (40 events/s are published)",
+        "FAULT: dave's link slows to 400 bytes/s for 4 s while 50 events/s are published",
     );
     let slow = Fault::Throttle {
         until: after(Duration::from_secs(4)),
