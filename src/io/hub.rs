@@ -18,8 +18,9 @@ use crate::replay::ReplayLog;
 ///
 /// Every publish, and every [`StdHub::notify`], changes the [version](Hub::version) and wakes
 /// every waiting connection, which then draws its new events and runs its
-/// [`poll_commands`](super::server::Handler::poll_commands). A waiter that is dropped takes its
-/// waker with it, so the waker table holds one entry per connection that is waiting, no more.
+/// [`poll_commands`](super::server::Handler::poll_commands). The [`Hub::changed`] future is
+/// cancel-safe: dropped before it completes, it takes its waker with it, so the waker table
+/// holds one entry per connection that is waiting, no more.
 ///
 /// # Examples
 ///
