@@ -41,6 +41,7 @@ use core::task::{Context, Poll};
 use crate::replay::ReplayLog;
 use crate::time::Instant;
 
+pub mod client;
 #[cfg(feature = "futures-io-0.3")]
 mod futures_io;
 #[cfg(feature = "std")]

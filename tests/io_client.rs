@@ -1,0 +1,471 @@
+//! The client loops (`io::client::run` on smol, `io::client::run_blocking` on std threads)
+//! against a tiny scripted HTTP server on loopback.
+//!
+//! Checks: events arrive with their ids and the loop stops when the handler says so; a server
+//! that drops the connection mid-event is reconnected to with `Last-Event-ID`, and nothing is
+//! delivered twice; a stream that goes silent past the idle limit sized from the server's
+//! keep-alive announcement is reconnected; `204` ends the loop for good; per-attempt headers
+//! reach every request. Every wait is bounded: a broken loop fails within seconds instead of
+//! hanging.
+
+use core::net::SocketAddr;
+use core::ops::ControlFlow;
+use core::time::Duration;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Instant as StdInstant;
+
+use sansse::backoff::BackoffConfig;
+use sansse::client::{
+    ClientConfig, ClientSession, ClientStorage, CloseReason, ReconnectReason, SessionEvent,
+};
+use sansse::heartbeat::IdleConfig;
+use sansse::io::client::{Connect, Ended, Handler, run, run_blocking};
+use sansse::io::{FuturesIo, Timer};
+use sansse::time::StdOrigin;
+use sansse::{Event, Instant, ParseError};
+
+/// The longest a whole test may run before it fails.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+const HEAD: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+
+#[test]
+fn events_arrive_and_the_handler_stops_the_loop() {
+    let server = Server::start(vec![vec![
+        Step::Send(format!(
+            "{HEAD}retry: 50\nid: 1\ndata: one\n\nid: 2\nevent: tick\ndata: two\n\n"
+        )),
+        Step::Hold,
+    ]]);
+    let mut handler = Recorder::stopping_after(2);
+
+    let ended = run_async(&server, config(&server), &mut handler);
+
+    assert_eq!(ended, Ended::Stopped);
+    assert_eq!(
+        handler.events,
+        [event("message", "one", "1"), event("tick", "two", "2")]
+    );
+    assert!(matches!(handler.story[0], Story::Open));
+    assert_eq!(server.requests().len(), 1);
+    assert!(!server.requests()[0].contains("Last-Event-ID"));
+}
+
+#[test]
+fn a_dropped_connection_is_resumed_with_last_event_id() {
+    let server = Server::start(vec![
+        // Event 3 is cut off by the close: its id must not count.
+        vec![Step::Send(format!(
+            "{HEAD}retry: 50\nid: 1\ndata: one\n\nid: 2\ndata: two\n\nid: 3\ndata: thr"
+        ))],
+        vec![
+            Step::Send(format!("{HEAD}id: 3\ndata: three\n\nid: 4\ndata: four\n\n")),
+            Step::Hold,
+        ],
+    ]);
+    let mut handler = Recorder::stopping_after(4);
+
+    let ended = run_async(&server, config(&server), &mut handler);
+
+    assert_eq!(ended, Ended::Stopped);
+    let ids: Vec<&str> = handler.events.iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(ids, ["1", "2", "3", "4"]);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        requests[1].contains("\r\nLast-Event-ID: 2\r\n"),
+        "{}",
+        requests[1]
+    );
+    assert!(
+        handler
+            .story
+            .iter()
+            .any(|s| matches!(s, Story::Reconnecting(ReconnectReason::Eof))),
+        "{:?}",
+        handler.story
+    );
+}
+
+#[test]
+fn a_silent_stream_is_reconnected_after_the_announced_idle_limit() {
+    let server = Server::start(vec![
+        // Announces 100 ms keep-alives, sends one event, then says nothing and keeps the
+        // connection open: a half-open connection, as far as the client can tell.
+        vec![
+            Step::Send(format!(
+                "{HEAD}retry: 50\n:keepalive 100\nid: 7\ndata: last words\n\n"
+            )),
+            Step::Hold,
+        ],
+        vec![
+            Step::Send(format!("{HEAD}id: 8\ndata: back\n\n")),
+            Step::Hold,
+        ],
+    ]);
+    let mut handler = Recorder::stopping_after(2);
+    // Idle limit: 100 ms * 2 + 50 ms.
+    let idle = IdleConfig::new()
+        .with_margin(Duration::from_millis(50))
+        .with_announced_bounds(Duration::from_millis(10), Duration::from_secs(10));
+    let started = StdInstant::now();
+
+    let ended = run_async(&server, config(&server).with_idle(idle), &mut handler);
+
+    assert_eq!(ended, Ended::Stopped);
+    let ids: Vec<&str> = handler.events.iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(ids, ["7", "8"]);
+    let idle = handler.story.iter().find_map(|s| match s {
+        Story::Reconnecting(ReconnectReason::Idle(expired)) => Some(expired.limit),
+        _ => None,
+    });
+    assert_eq!(idle, Some(Duration::from_millis(250)));
+    // 250 ms of silence and a 50 ms retry (plus jitter) at least; far less than the default
+    // 60 s limit, which would fail the test by its patience.
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert!(server.requests()[1].contains("\r\nLast-Event-ID: 7\r\n"));
+}
+
+#[test]
+fn no_content_ends_the_loop_for_good() {
+    let server = Server::start(vec![vec![Step::Send(
+        "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n".into(),
+    )]]);
+    let mut handler = Recorder::stopping_after(usize::MAX);
+
+    let ended = run_async(&server, config(&server), &mut handler);
+
+    assert_eq!(
+        ended,
+        Ended::Closed {
+            reason: CloseReason::NoContent
+        }
+    );
+    assert!(matches!(handler.story.last(), Some(Story::Closed)));
+}
+
+#[test]
+fn attempt_headers_reach_every_request() {
+    let server = Server::start(vec![
+        vec![Step::Send(format!("{HEAD}retry: 50\nid: 1\ndata: one\n\n"))],
+        vec![
+            Step::Send(format!("{HEAD}id: 2\ndata: two\n\n")),
+            Step::Hold,
+        ],
+    ]);
+    let mut handler = Recorder::stopping_after(2);
+    handler.token = Some(("Authorization", "Bearer fresh"));
+
+    run_async(&server, config(&server), &mut handler);
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    for request in requests {
+        assert!(
+            request.contains("\r\nAuthorization: Bearer fresh\r\n"),
+            "{request}"
+        );
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_retried_until_it_answers() {
+    // Bind, note the port, close: connects are refused until the server starts on it.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let session_config = ClientConfig::new("127.0.0.1", "/events")
+        .with_port(addr.port())
+        .with_backoff(fast_backoff());
+    let mut handler = Recorder::stopping_after(1);
+    let late = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(150));
+        let listener = TcpListener::bind(addr).unwrap();
+        Server::serve(
+            listener,
+            vec![vec![
+                Step::Send(format!("{HEAD}id: 1\ndata: finally\n\n")),
+                Step::Hold,
+            ]],
+            Arc::default(),
+        );
+    });
+
+    let ended = smol::block_on(bounded(drive_async(session_config, &mut handler)));
+
+    assert_eq!(ended, Ended::Stopped);
+    assert_eq!(handler.events, [event("message", "finally", "1")]);
+    assert!(
+        handler
+            .story
+            .iter()
+            .any(|s| matches!(s, Story::Reconnecting(ReconnectReason::Io(_))))
+    );
+    late.join().unwrap();
+}
+
+#[test]
+fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
+    let server = Server::start(vec![
+        vec![Step::Send(format!(
+            "{HEAD}retry: 50\n:keepalive 100\nid: 1\ndata: one\n\nid: 2\ndata: tw"
+        ))],
+        vec![
+            Step::Send(format!("{HEAD}:keepalive 100\nid: 2\ndata: two\n\n")),
+            Step::Hold,
+        ],
+        vec![
+            Step::Send(format!("{HEAD}id: 3\ndata: three\n\n")),
+            Step::Hold,
+        ],
+    ]);
+    let idle = IdleConfig::new()
+        .with_margin(Duration::from_millis(50))
+        .with_announced_bounds(Duration::from_millis(10), Duration::from_secs(10));
+    let session_config = config(&server).with_idle(idle);
+    let mut handler = Recorder::stopping_after(3);
+    let origin = StdOrigin::now();
+    let mut storage: ClientStorage = ClientStorage::new();
+    let mut session =
+        ClientSession::new(origin.current(), session_config, storage.buffers(), 11).unwrap();
+    let (mut rx, mut tx) = ([0u8; 512], [0u8; 64]);
+
+    let ended = run_blocking(&mut session, &mut handler, &origin, &mut rx, &mut tx);
+
+    assert_eq!(ended, Ended::Stopped);
+    let ids: Vec<&str> = handler.events.iter().map(|e| e.2.as_str()).collect();
+    assert_eq!(ids, ["1", "2", "3"]);
+    let requests = server.requests();
+    assert!(
+        requests[1].contains("\r\nLast-Event-ID: 1\r\n"),
+        "{}",
+        requests[1]
+    );
+    assert!(
+        requests[2].contains("\r\nLast-Event-ID: 2\r\n"),
+        "{}",
+        requests[2]
+    );
+    let reasons: Vec<&Story> = handler
+        .story
+        .iter()
+        .filter(|s| matches!(s, Story::Reconnecting(_)))
+        .collect();
+    assert!(
+        matches!(reasons[0], Story::Reconnecting(ReconnectReason::Eof)),
+        "{reasons:?}"
+    );
+    assert!(
+        matches!(reasons[1], Story::Reconnecting(ReconnectReason::Idle(_))),
+        "{reasons:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// A fast backoff for tests: 50 ms, doubling to 200 ms.
+fn fast_backoff() -> BackoffConfig {
+    BackoffConfig::new()
+        .with_reconnection_time(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_millis(200))
+}
+
+fn config(server: &Server) -> ClientConfig<'static> {
+    ClientConfig::new("127.0.0.1", "/events")
+        .with_port(server.addr.port())
+        .with_backoff(fast_backoff())
+}
+
+fn event(event_type: &str, data: &str, id: &str) -> (String, String, String) {
+    (event_type.into(), data.into(), id.into())
+}
+
+/// Runs the async loop on smol against `server`, bounded by [`PATIENCE`].
+fn run_async(server: &Server, config: ClientConfig<'static>, handler: &mut Recorder) -> Ended {
+    let _ = server;
+    smol::block_on(bounded(drive_async(config, handler)))
+}
+
+async fn drive_async(config: ClientConfig<'static>, handler: &mut Recorder) -> Ended {
+    let mut timer = SmolTimer(StdOrigin::now());
+    let mut storage: ClientStorage = ClientStorage::new();
+    let mut session = ClientSession::new(timer.now(), config, storage.buffers(), 5).unwrap();
+    // A small receive buffer, so events also arrive split over reads.
+    let (mut rx, mut tx) = ([0u8; 16], [0u8; 256]);
+    run(
+        &mut Smol,
+        &mut timer,
+        &mut session,
+        handler,
+        &mut rx,
+        &mut tx,
+    )
+    .await
+}
+
+async fn bounded(run: impl Future<Output = Ended>) -> Ended {
+    smol::future::or(run, async {
+        smol::Timer::after(PATIENCE).await;
+        panic!("the client loop did not end within {PATIENCE:?}");
+    })
+    .await
+}
+
+struct Smol;
+
+impl Connect for Smol {
+    type Conn<'c> = FuturesIo<smol::net::TcpStream>;
+    type Error = std::io::Error;
+
+    async fn connect(&mut self, host: &str, port: u16) -> std::io::Result<Self::Conn<'_>> {
+        Ok(FuturesIo::new(
+            smol::net::TcpStream::connect((host, port)).await?,
+        ))
+    }
+}
+
+struct SmolTimer(StdOrigin);
+
+impl Timer for SmolTimer {
+    fn now(&mut self) -> Instant {
+        self.0.current()
+    }
+
+    async fn sleep_until(&mut self, deadline: Instant) {
+        smol::Timer::at(self.0.to_std(deadline)).await;
+    }
+}
+
+/// What a handler heard of the story, owned.
+#[derive(Debug)]
+enum Story {
+    Open,
+    Reconnecting(ReconnectReason),
+    Closed,
+    Other,
+}
+
+/// Records events and the story; stops after `limit` events.
+struct Recorder {
+    limit: usize,
+    events: Vec<(String, String, String)>,
+    story: Vec<Story>,
+    token: Option<(&'static str, &'static str)>,
+    headers: Vec<(&'static str, &'static str)>,
+}
+
+impl Recorder {
+    fn stopping_after(limit: usize) -> Self {
+        Self {
+            limit,
+            events: Vec::new(),
+            story: Vec::new(),
+            token: None,
+            headers: Vec::new(),
+        }
+    }
+}
+
+impl Handler for Recorder {
+    fn on_message(
+        &mut self,
+        _: Instant,
+        message: Result<Event<'_>, ParseError>,
+    ) -> ControlFlow<()> {
+        let event = message.expect("no event is too large here");
+        self.events.push((
+            event.event_type().into(),
+            event.data().into(),
+            event.id().into(),
+        ));
+        if self.events.len() >= self.limit {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn on_event(&mut self, _: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
+        self.story.push(match event {
+            SessionEvent::Open { .. } => Story::Open,
+            SessionEvent::Reconnecting { reason, .. } => Story::Reconnecting(reason),
+            SessionEvent::Closed { .. } => Story::Closed,
+            _ => Story::Other,
+        });
+        ControlFlow::Continue(())
+    }
+
+    fn attempt_headers(&mut self, _: Instant, _: bool) -> &[(&str, &str)] {
+        self.headers.clear();
+        self.headers.extend(self.token);
+        &self.headers
+    }
+}
+
+/// One thing the scripted server does on a connection.
+enum Step {
+    Send(String),
+    /// Keep the connection open without a word until the client closes it.
+    Hold,
+}
+
+/// A server that answers its n-th connection with the n-th script, after reading the request
+/// head, and records every request head.
+struct Server {
+    addr: SocketAddr,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    fn start(scripts: Vec<Vec<Step>>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::<Mutex<Vec<String>>>::default();
+        let recorded = Arc::clone(&requests);
+        // Detached: it ends with the test process, or when its scripts run out.
+        std::thread::spawn(move || Self::serve(listener, scripts, recorded));
+        Self { addr, requests }
+    }
+
+    fn serve(listener: TcpListener, scripts: Vec<Vec<Step>>, requests: Arc<Mutex<Vec<String>>>) {
+        let mut held = Vec::new();
+        for script in scripts {
+            let Ok((mut stream, _)) = listener.accept() else {
+                return;
+            };
+            stream.set_read_timeout(Some(PATIENCE)).unwrap();
+            requests.lock().unwrap().push(read_head(&mut stream));
+            for step in script {
+                match step {
+                    Step::Send(bytes) => stream.write_all(bytes.as_bytes()).unwrap(),
+                    // Kept open (and silent) until the scripts run out.
+                    Step::Hold => held.push(stream.try_clone().unwrap()),
+                }
+            }
+        }
+        // Wait for the client to leave the last held connection.
+        if let Some(mut last) = held.pop() {
+            let _ = last.read(&mut [0u8; 64]);
+        }
+    }
+
+    fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+/// Reads up to the blank line that ends a request head.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
