@@ -2,7 +2,8 @@
 //!
 //! It exists so that embassy-net links without a board. A real board supplies its Ethernet or
 //! Wi-Fi driver here, and `main` hands that to `embassy_net::new` instead: embassy-stm32's
-//! `eth::Ethernet`, cyw43 (Raspberry Pi Pico W), esp-wifi, or any other `embassy_net_driver::Driver`.
+//! `eth::Ethernet`, cyw43 (Raspberry Pi Pico W), esp-hal's Wi-Fi, or any other
+//! `embassy_net_driver::Driver`.
 //!
 //! With this driver the stack sends ARP requests and SYNs that nobody answers, so the SSE task
 //! shows its reconnect story (connect timeouts, growing delays) and never a message.
