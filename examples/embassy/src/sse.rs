@@ -10,11 +10,15 @@ use core::ops::ControlFlow;
 use defmt::{info, warn};
 use embassy_net::Stack;
 use embassy_net::tcp::{self, TcpSocket};
+use embassy_time::{Duration, with_timeout};
 use heapless::String;
 use sansse::client::{ClientSession, ErrorKind, ID_CAPACITY, SessionEvent};
 use sansse::io::Timer;
 use sansse::io::client::{Connect, Handler};
 use sansse::{Event, Instant, ParseError};
+
+/// How long a new attempt waits for the reset of a connection left open to go out.
+const RESET_GRACE: Duration = Duration::from_millis(200);
 
 /// Opens the client's TCP connections over embassy-net, one at a time, on one socket.
 ///
@@ -76,11 +80,13 @@ impl Connect for TcpConnector {
         let socket = &mut self.socket;
         if socket.state() != tcp::State::Closed && socket.state() != tcp::State::TimeWait {
             // Still open: the previous connection's close has not finished, or an attempt
-            // was abandoned at its deadline. Reset it, and let the reset go out before the
-            // socket takes a new peer (the flush only waits for that while the link is up;
-            // the loop bounds this whole call by the session's connect deadline).
+            // was abandoned at its deadline. Reset it, and give the reset a moment to go out
+            // before the socket takes a new peer. Only a moment: it cannot leave until the
+            // peer's (or the gateway's) hardware address is known, and an attempt abandoned
+            // because nothing answered ARP would otherwise spend this attempt's whole connect
+            // window waiting for it.
             socket.abort();
-            let _ = socket.flush().await;
+            let _ = with_timeout(RESET_GRACE, socket.flush()).await;
         }
         socket
             .connect((address, port))
