@@ -15,6 +15,9 @@ use std::process::ExitCode;
 
 use sansse::parse::{Limits, Output, Parser};
 
+#[path = "common/json.rs"]
+mod json;
+
 /// Buffer for one event: generous, since this is a debugging tool on a desktop.
 const CAPACITY: usize = 4 << 20;
 const LIMITS: Limits = Limits {
@@ -101,45 +104,13 @@ pub(crate) fn write_output(
 ) -> io::Result<()> {
     match output {
         Ok(Output::Event(event)) => {
-            out.write_all(b"{\"type\":")?;
-            write_json_str(out, event.event_type())?;
-            out.write_all(b",\"data\":")?;
-            write_json_str(out, event.data())?;
-            out.write_all(b",\"id\":")?;
-            write_json_str(out, event.id())?;
-            out.write_all(b"}\n")
+            json::write_event(out, event.event_type(), event.data(), event.id())
         }
-        Ok(Output::Retry(ms)) => writeln!(out, "{{\"retry\":{ms}}}"),
+        Ok(Output::Retry(ms)) => json::write_retry(out, ms),
         Ok(_) => Ok(()),
         Err(e) => {
             eprintln!("sse_dump: {e}");
             Ok(())
         }
     }
-}
-
-/// Writes `s` as a JSON string: quotes, backslashes and control characters escaped.
-pub(crate) fn write_json_str(out: &mut impl Write, s: &str) -> io::Result<()> {
-    out.write_all(b"\"")?;
-    let mut plain = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1F => b"",
-            _ => continue,
-        };
-        out.write_all(&s.as_bytes()[plain..i])?;
-        if escape.is_empty() {
-            write!(out, "\\u{b:04x}")?;
-        } else {
-            out.write_all(escape)?;
-        }
-        plain = i + 1;
-    }
-    out.write_all(&s.as_bytes()[plain..])?;
-    out.write_all(b"\"")
 }

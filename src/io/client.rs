@@ -146,6 +146,9 @@ pub trait Handler {
     /// Hears every step of the connection's story, in order: opens, retry changes, redirects,
     /// reconnects with their reason and delay, ids to persist, and the final `Closed` (after
     /// which the loop returns whatever this answers). Does nothing by default.
+    ///
+    /// Steps that bytes cause are heard after the messages in those bytes: the `Open` of a
+    /// stream comes after the events that arrived in the same read as its response head.
     fn on_event(&mut self, now: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
         let _ = (now, event);
         ControlFlow::Continue(())
@@ -458,4 +461,388 @@ fn deliver<H: Handler>(
         }
     }
     ControlFlow::Continue(())
+}
+
+#[cfg(all(test, feature = "embedded-io-async-0.7"))]
+mod tests {
+    extern crate std;
+
+    use core::cell::RefCell;
+    use core::time::Duration;
+    use std::collections::VecDeque;
+    use std::rc::Rc;
+    use std::vec::Vec;
+
+    use embedded_io::ErrorKind;
+
+    use super::*;
+    use crate::client::{ClientConfig, ClientStorage, ReconnectReason};
+    use crate::io::Timer;
+
+    const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
+
+    #[test]
+    fn a_connect_that_never_completes_times_out_at_the_connect_deadline() {
+        let mut connector = Script::new([Dial::Hang]);
+        let mut timer = FakeTimer::new(false);
+        let mut handler = Recorder::stopping_at_reconnect(1);
+
+        let ended = drive(
+            &mut connector,
+            &mut timer,
+            &mut handler,
+            ClientConfig::new("h", "/"),
+        );
+
+        assert_eq!(ended, Ended::Stopped);
+        assert_eq!(
+            handler.reconnects,
+            [(
+                Instant::from_millis(30_000),
+                ReconnectReason::ConnectTimeout
+            )]
+        );
+        assert_eq!(timer.sleeps, 1);
+    }
+
+    #[test]
+    fn an_early_timer_costs_a_turn_not_a_lost_race() {
+        let mut connector = Script::new([Dial::Hang]);
+        let mut timer = FakeTimer::new(true);
+        let mut handler = Recorder::stopping_at_reconnect(1);
+
+        drive(
+            &mut connector,
+            &mut timer,
+            &mut handler,
+            ClientConfig::new("h", "/"),
+        );
+
+        // Woken at 29 999 ms, the loop sleeps again instead of giving up the connect early.
+        assert_eq!(
+            handler.reconnects,
+            [(
+                Instant::from_millis(30_000),
+                ReconnectReason::ConnectTimeout
+            )]
+        );
+        assert_eq!(timer.sleeps, 2);
+    }
+
+    #[test]
+    fn a_silent_stream_is_dropped_exactly_at_its_idle_deadline_and_resumed() {
+        let first = Conn::new(&[HEAD, b":keepalive 1000\nid: 1\ndata: a\n\n"]);
+        let second = Conn::new(&[]);
+        let (sent_first, sent_second) = (first.written(), second.written());
+        let mut connector = Script::new([Dial::Open(first), Dial::Open(second)]);
+        let mut timer = FakeTimer::new(false);
+        let mut handler = Recorder::stopping_at_reconnect(2);
+
+        drive(
+            &mut connector,
+            &mut timer,
+            &mut handler,
+            ClientConfig::new("h", "/e"),
+        );
+
+        assert_eq!(handler.events, ["1 a"]);
+        // The announcement sized the limit: 1000 ms * 2 + 5000 ms, from the bytes at 0 ms.
+        let (at, reason) = handler.reconnects[0];
+        assert_eq!(at, Instant::from_millis(7_000));
+        assert!(matches!(reason, ReconnectReason::Idle(_)), "{reason:?}");
+        // Written through a 7-byte transmit buffer, both requests arrived whole.
+        let first = std::string::String::from_utf8(sent_first.borrow().clone()).unwrap();
+        let second = std::string::String::from_utf8(sent_second.borrow().clone()).unwrap();
+        assert!(first.starts_with("GET /e HTTP/1.1\r\n") && first.ends_with("\r\n\r\n"));
+        assert!(!first.contains("Last-Event-ID"));
+        assert!(second.contains("\r\nLast-Event-ID: 1\r\n"), "{second}");
+    }
+
+    #[test]
+    fn acknowledged_mode_acks_what_the_handler_finished_and_not_what_it_stopped_on() {
+        let conn = Conn::new(&[HEAD, b"id: 1\ndata: a\n\nid: 2\ndata: b\n\n"]);
+        let mut connector = Script::new([Dial::Open(conn)]);
+        let mut timer = FakeTimer::new(false);
+        let mut handler = Recorder::stopping_at_reconnect(1);
+        handler.stop_at_event = Some(2);
+        let config = ClientConfig::new("h", "/").with_resume(ResumeMode::Acknowledged);
+        let mut storage: ClientStorage = ClientStorage::new();
+        let mut session = ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).unwrap();
+        let (mut rx, mut tx) = ([0u8; 64], [0u8; 7]);
+
+        let ended = smol::block_on(run(
+            &mut connector,
+            &mut timer,
+            &mut session,
+            &mut handler,
+            &mut rx,
+            &mut tx,
+        ));
+
+        assert_eq!(ended, Ended::Stopped);
+        assert_eq!(handler.events, ["1 a", "2 b"]);
+        assert_eq!(session.resume_id(), "1");
+        assert_eq!(session.state(), State::Closed);
+    }
+
+    #[test]
+    fn a_refused_connect_is_retried_after_the_backoff_delay() {
+        let mut connector = Script::new([Dial::Refuse, Dial::Hang]);
+        let mut timer = FakeTimer::new(false);
+        let mut handler = Recorder::stopping_at_reconnect(2);
+
+        drive(
+            &mut connector,
+            &mut timer,
+            &mut handler,
+            ClientConfig::new("h", "/"),
+        );
+
+        let (refused_at, refused) = handler.reconnects[0];
+        let (timed_out_at, timed_out) = handler.reconnects[1];
+        assert_eq!(refused_at, Instant::ZERO);
+        assert_eq!(refused, ReconnectReason::Io(ErrorKind::ConnectionRefused));
+        // The second attempt started at the first delay's end (3 s plus up to 50 % jitter)
+        // and timed out 30 s later.
+        let retried_at = timed_out_at.saturating_sub(Duration::from_secs(30));
+        assert!(
+            (3_000..=4_500).contains(&retried_at.as_millis()),
+            "{retried_at:?}"
+        );
+        assert_eq!(timed_out, ReconnectReason::ConnectTimeout);
+    }
+
+    #[test]
+    fn no_content_closes_and_a_closed_session_returns_at_once() {
+        let conn = Conn::new(&[b"HTTP/1.1 204 No Content\r\n\r\n"]);
+        let mut connector = Script::new([Dial::Open(conn)]);
+        let mut timer = FakeTimer::new(false);
+        let mut handler = Recorder::stopping_at_reconnect(1);
+        let mut storage: ClientStorage = ClientStorage::new();
+        let config = ClientConfig::new("h", "/");
+        let mut session = ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).unwrap();
+        let (mut rx, mut tx) = ([0u8; 64], [0u8; 64]);
+
+        let first = smol::block_on(run(
+            &mut connector,
+            &mut timer,
+            &mut session,
+            &mut handler,
+            &mut rx,
+            &mut tx,
+        ));
+        let again = smol::block_on(run(
+            &mut connector,
+            &mut timer,
+            &mut session,
+            &mut handler,
+            &mut rx,
+            &mut tx,
+        ));
+
+        assert_eq!(
+            first,
+            Ended::Closed {
+                reason: CloseReason::NoContent
+            }
+        );
+        assert_eq!(again, Ended::Stopped);
+        assert_eq!(connector.dials, 1);
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    fn drive(
+        connector: &mut Script,
+        timer: &mut FakeTimer,
+        handler: &mut Recorder,
+        config: ClientConfig<'_>,
+    ) -> Ended {
+        let mut storage: ClientStorage = ClientStorage::new();
+        let mut session = ClientSession::new(timer.now, config, storage.buffers(), 1).unwrap();
+        let (mut rx, mut tx) = ([0u8; 64], [0u8; 7]);
+        smol::block_on(run(
+            connector,
+            timer,
+            &mut session,
+            handler,
+            &mut rx,
+            &mut tx,
+        ))
+    }
+
+    /// A clock that jumps to whatever deadline it is asked to sleep until; with `early`, it
+    /// first wakes 1 ms before each deadline.
+    struct FakeTimer {
+        now: Instant,
+        early: bool,
+        woke_early_for: Option<Instant>,
+        sleeps: u32,
+    }
+
+    impl FakeTimer {
+        fn new(early: bool) -> Self {
+            Self {
+                now: Instant::ZERO,
+                early,
+                woke_early_for: None,
+                sleeps: 0,
+            }
+        }
+    }
+
+    impl Timer for FakeTimer {
+        fn now(&mut self) -> Instant {
+            self.now
+        }
+
+        fn sleep_until(&mut self, deadline: Instant) -> impl Future<Output = ()> {
+            self.sleeps += 1;
+            let early = deadline.saturating_sub(Duration::from_millis(1));
+            if self.early && self.woke_early_for != Some(deadline) && early > self.now {
+                self.woke_early_for = Some(deadline);
+                self.now = early;
+            } else {
+                self.now = self.now.max(deadline);
+            }
+            core::future::ready(())
+        }
+    }
+
+    /// What the n-th connect does.
+    enum Dial {
+        Open(Conn),
+        Refuse,
+        Hang,
+    }
+
+    struct Script {
+        dials: usize,
+        script: VecDeque<Dial>,
+    }
+
+    impl Script {
+        fn new<const N: usize>(script: [Dial; N]) -> Self {
+            Self {
+                dials: 0,
+                script: script.into_iter().collect(),
+            }
+        }
+    }
+
+    impl Connect for Script {
+        type Conn<'c> = Conn;
+        type Error = ErrorKind;
+
+        fn connect(
+            &mut self,
+            _: &str,
+            _: u16,
+        ) -> impl Future<Output = Result<Self::Conn<'_>, Self::Error>> {
+            self.dials += 1;
+            let dial = self.script.pop_front().unwrap_or(Dial::Refuse);
+            async move {
+                match dial {
+                    Dial::Open(conn) => Ok(conn),
+                    Dial::Refuse => Err(ErrorKind::ConnectionRefused),
+                    Dial::Hang => core::future::pending().await,
+                }
+            }
+        }
+    }
+
+    /// A connection that reads its chunks, then stays silent, and records what is written.
+    struct Conn {
+        input: VecDeque<Vec<u8>>,
+        written: Rc<RefCell<Vec<u8>>>,
+    }
+
+    impl Conn {
+        fn new(chunks: &[&[u8]]) -> Self {
+            Self {
+                input: chunks.iter().map(|chunk| chunk.to_vec()).collect(),
+                written: Rc::default(),
+            }
+        }
+
+        fn written(&self) -> Rc<RefCell<Vec<u8>>> {
+            Rc::clone(&self.written)
+        }
+    }
+
+    impl embedded_io::ErrorType for Conn {
+        type Error = ErrorKind;
+    }
+
+    impl embedded_io_async::Read for Conn {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+            let Some(chunk) = self.input.front_mut() else {
+                return core::future::pending().await;
+            };
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            chunk.drain(..n);
+            if chunk.is_empty() {
+                self.input.pop_front();
+            }
+            Ok(n)
+        }
+    }
+
+    impl embedded_io_async::Write for Conn {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+            self.written.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        async fn flush(&mut self) -> Result<(), ErrorKind> {
+            Ok(())
+        }
+    }
+
+    /// Records events as `"id data"` and reconnects with their time; stops at the n-th
+    /// reconnect or the n-th event.
+    struct Recorder {
+        stop_at_reconnect: usize,
+        stop_at_event: Option<usize>,
+        events: Vec<std::string::String>,
+        reconnects: Vec<(Instant, ReconnectReason)>,
+    }
+
+    impl Recorder {
+        fn stopping_at_reconnect(n: usize) -> Self {
+            Self {
+                stop_at_reconnect: n,
+                stop_at_event: None,
+                events: Vec::new(),
+                reconnects: Vec::new(),
+            }
+        }
+    }
+
+    impl Handler for Recorder {
+        fn on_message(
+            &mut self,
+            _: Instant,
+            message: Result<Event<'_>, ParseError>,
+        ) -> ControlFlow<()> {
+            let event = message.unwrap();
+            self.events
+                .push(std::format!("{} {}", event.id(), event.data()));
+            if self.stop_at_event == Some(self.events.len()) {
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+
+        fn on_event(&mut self, now: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
+            if let SessionEvent::Reconnecting { reason, .. } = event {
+                self.reconnects.push((now, reason));
+                if self.reconnects.len() == self.stop_at_reconnect {
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
 }

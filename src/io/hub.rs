@@ -13,13 +13,14 @@ use crate::encode::EventName;
 use crate::replay::ReplayLog;
 
 /// The replay log every connection of a server shares, with the wake-ups that tell them about
-/// publishes; usable from async tasks ([`serve`](super::server::serve)) and from threads
-/// ([`serve_blocking`](super::server::serve_blocking)) at once.
+/// publishes; usable from async tasks (`io::server::serve`) and from threads
+/// (`io::server::serve_blocking`) at once.
 ///
 /// Every publish, and every [`StdHub::notify`], changes the [version](Hub::version) and wakes
 /// every waiting connection, which then draws its new events and runs its
-/// [`poll_commands`](super::server::Handler::poll_commands). A waiter that is dropped takes its
-/// waker with it, so the waker table holds one entry per connection that is waiting, no more.
+/// [`poll_commands`](super::server::Handler::poll_commands). The [`Hub::changed`] future is
+/// cancel-safe: dropped before it completes, it takes its waker with it, so the waker table
+/// holds one entry per connection that is waiting, no more.
 ///
 /// # Examples
 ///

@@ -8,18 +8,18 @@
 //! What a shell needs from its surroundings:
 //!
 //! - a byte stream: with `embedded-io-async-0.7`, any `embedded_io_async::{Read, Write}`
-//!   (embassy-net's `TcpSocket`, or [`FuturesIo`] around smol's `TcpStream`); with `std`, a
-//!   blocking [`std::net::TcpStream`];
-//! - a clock: a [`Timer`] for the async shells, [`StdOrigin`](crate::time::StdOrigin) for the
+//!   (embassy-net's `TcpSocket`, or `FuturesIo` around smol's `TcpStream`); with `std`, a
+//!   blocking `std::net::TcpStream`;
+//! - a clock: a [`Timer`] for the async shells, `time::StdOrigin` for the
 //!   blocking one;
 //! - for a server, the [`Hub`] its connections share: the replay log, and a way to learn that
 //!   something was published.
 //!
 //! | feature | what it adds here |
 //! | --- | --- |
-//! | `embedded-io-async-0.7` | [`server::serve`], the async server loop |
-//! | `futures-io-0.3` | [`FuturesIo`], so smol's and async-io's streams plug into it |
-//! | `std` | [`server::serve_blocking`] over `std::net`, and [`StdHub`] |
+//! | `embedded-io-async-0.7` | `server::serve`, the async server loop |
+//! | `futures-io-0.3` | `FuturesIo`, so smol's and async-io's streams plug into it |
+//! | `std` | `server::serve_blocking` over `std::net`, and `StdHub` |
 //!
 //! # Waking many connections without a runtime
 //!
@@ -30,7 +30,7 @@
 //! publish or command, and a future that completes once the version differs from one seen
 //! before. A shell reads the version *before* it drains the session, so a publish that lands
 //! while it drains changes the version and its next wait returns at once: no wake-up is lost,
-//! whatever order things happen in. [`StdHub`] implements it with a mutex and a waker list; on
+//! whatever order things happen in. `StdHub` (with `std`) implements it with a mutex and a waker list; on
 //! an embedded executor, one waker slot per connection (or `embassy-sync`'s multi-waker
 //! registration) does the same.
 

@@ -1,5 +1,5 @@
-//! Server loops: one [`ServerSession`] per connection, over an async stream ([`serve`], with
-//! `embedded-io-async-0.7`) or a blocking [`std::net::TcpStream`] ([`serve_blocking`], with
+//! Server loops: one [`ServerSession`] per connection, over an async stream (`serve`, with
+//! `embedded-io-async-0.7`) or a blocking `std::net::TcpStream` (`serve_blocking`, with
 //! `std`).
 //!
 //! Both follow the session's run loop (numbered in the [`ServerSession`] docs) and give the
@@ -172,7 +172,7 @@ impl core::error::Error for ServeError {}
 ///
 /// `stream`'s `read`, `write` and `flush` and the [`Timer`](super::Timer) and
 /// [`Hub::changed`] futures must be cancel-safe: the loop drops whichever loses a race and
-/// creates it again on the next turn. Smol's streams through [`FuturesIo`](super::FuturesIo)
+/// creates it again on the next turn. Smol's streams through `FuturesIo`
 /// and embassy-net's `TcpSocket` are. The future this function returns is not cancel-safe
 /// itself: dropped mid-write, it leaves part of an event on the wire, so drop the connection
 /// with it.

@@ -22,7 +22,7 @@ use crate::server::{ServerSession, SessionState};
 use crate::time::{Instant, StdOrigin};
 
 /// Serves one connection on the calling thread until its session closes or a request is handed
-/// back; the blocking twin of [`serve`](super::serve), with the same [`Handler`], buffers and
+/// back; the blocking twin of `serve` (feature `embedded-io-async-0.7`), with the same [`Handler`], buffers and
 /// outcomes.
 ///
 /// `origin` converts between the session's [`Instant`]s and the system clock; use one origin
@@ -34,7 +34,7 @@ use crate::time::{Instant, StdOrigin};
 ///
 /// # Errors
 ///
-/// As [`serve`](super::serve): [`ServeError`] when `tx` is too small for the next event or an
+/// As `serve`: [`ServeError`] when `tx` is too small for the next event or an
 /// answer is refused.
 ///
 /// # Examples

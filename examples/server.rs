@@ -1,0 +1,717 @@
+//! A broadcast hub on smol: every `GET /events` stream reads one shared ring, with keep-alives,
+//! `Last-Event-ID` resume and leases; `POST /publish` appends to it; `GET /` is a page whose
+//! EventSource shows the events live.
+//!
+//! ```text
+//! cargo run --example server --features futures-io-0.3 -- [OPTIONS]
+//!
+//!   --addr HOST:PORT        where to listen (127.0.0.1:0: a free port)
+//!   --epoch N               id epoch, ids are N-<seq> (default: seconds since 1970, mod 2^32)
+//!   --retry MS              retry: hint at stream start, and with --drop-after (default 1000)
+//!   --keepalive MS          keep-alive comment after MS idle; 0 turns them off (default 15000)
+//!   --lease MS              close streams whose client did not POST /ping within MS
+//!   --max-connections N     refuse more with 503 (default 64)
+//!   --publish-every MS      built-in publisher: event `tick`, data `tick <n>`, from the
+//!                           first stream's opening on
+//!   --publish-count N       stop the built-in publisher after N events (default: never)
+//!   --drop-after N          once N events were published, close every open stream once,
+//!                           with a retry hint (fault injection)
+//! ```
+//!
+//! The first line on stdout is `listening on http://ADDR`. The connection story goes to stderr,
+//! one line per step, each `GET /events` with its client id and `Last-Event-ID`.
+//!
+//! Endpoints (every response carries `Access-Control-Allow-Origin: *`):
+//!
+//! - `GET /events[?client=ID]`: the event stream. Replays after `Last-Event-ID`; a gap event
+//!   (`sansse-gap`) when the ring cannot.
+//! - `POST /publish[?event=NAME]`: the body (UTF-8, at most 8 KiB, with `Content-Length`)
+//!   becomes one event's data; answers `200` with the new id. `413` when too large, `411`
+//!   without a length, `400` for a bad name or body.
+//! - `POST /ping?client=ID`: renews the lease of that client's streams; `204`, or `404` when no
+//!   stream of that client is open.
+//! - `GET /[?expect=N][&client=ID][&types=a,b]`: the page. With `expect`, once N events arrived
+//!   it closes its EventSource and writes one line into `<pre id=result>`:
+//!   `ok events=N opens=K errors=E resumed-from=ID,.. ids=ID,.. types=T,..` (or `fail <why> ..`
+//!   when sequence numbers skip, repeat or a gap event came). `.ci/interop` reads it from a
+//!   headless Chromium's DOM.
+
+use core::cell::{Cell, RefCell};
+use core::time::Duration;
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::net::{TcpListener, TcpStream};
+
+use embedded_io_async::{Read as _, Write as _};
+use sansse::Instant;
+use sansse::encode::EventName;
+use sansse::http::{ErrorResponse, RequestHead};
+use sansse::io::server::{Answer, Handler, Served, serve};
+use sansse::io::{FuturesIo, Hub, StdHub, Timer};
+use sansse::replay::{EventSeq, PublishError, Ring};
+use sansse::server::{
+    AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
+};
+use sansse::time::StdOrigin;
+use smol::{Async, LocalExecutor};
+
+/// The shared ring: up to 1024 events in 256 KiB.
+type Log = Ring<1024, 262_144>;
+/// Largest `POST /publish` body.
+const MAX_BODY: usize = 8 * 1024;
+/// Per-connection output buffer: the largest event (a body of line breaks encodes to seven
+/// bytes per input byte) plus chunk framing.
+const TX_BYTES: usize = 64 * 1024;
+/// How long a client may take to send a publish body.
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+static CORS: [(&str, &str); 1] = [("Access-Control-Allow-Origin", "*")];
+
+fn main() {
+    let options = match Options::parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(None) => {
+            println!("{USAGE}");
+            return;
+        }
+        Err(Some(message)) => {
+            eprintln!("server: {message}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    let listener = match TcpListener::bind(&options.addr) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("server: cannot listen on {}: {error}", options.addr);
+            std::process::exit(1);
+        }
+    };
+    let addr = listener
+        .local_addr()
+        .expect("a bound socket has an address");
+    let mut stdout = std::io::stdout();
+    let _ = writeln!(stdout, "listening on http://{addr}");
+    let _ = stdout.flush();
+
+    let app = App::new(options);
+    app.log(format_args!(
+        "epoch {}, {:?}",
+        app.options.epoch, app.options
+    ));
+    let executor = LocalExecutor::new();
+    smol::block_on(executor.run(run(&executor, &app, listener)));
+}
+
+/// Accepts connections, and runs the built-in publisher if asked.
+async fn run<'a>(executor: &LocalExecutor<'a>, app: &'a App, listener: TcpListener) {
+    if let Some(every) = app.options.publish_every {
+        executor.spawn(publisher(app, every)).detach();
+    }
+    let listener = Async::new(listener).expect("a TCP listener can be registered");
+    let mut next_id = 0u64;
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                app.log(format_args!("accept failed: {error}"));
+                smol::Timer::after(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        next_id += 1;
+        let id = next_id;
+        if app.connections.get() >= app.options.max_connections {
+            app.log(format_args!(
+                "#{id} {peer}: refused, at the connection limit"
+            ));
+            let busy = ErrorResponse::service_unavailable(Some(Duration::from_secs(1)));
+            executor
+                .spawn(async move {
+                    let mut io = FuturesIo::new(stream);
+                    let _ = respond(&mut io, &error_bytes(busy)).await;
+                })
+                .detach();
+            continue;
+        }
+        app.connections.set(app.connections.get() + 1);
+        app.log(format_args!("#{id} {peer}: connected"));
+        executor
+            .spawn(async move {
+                connection(app, id, stream).await;
+                app.connections.set(app.connections.get() - 1);
+            })
+            .detach();
+    }
+}
+
+/// One connection: the event stream through `serve`, or a plain answer after a handoff.
+async fn connection(app: &App, id: u64, stream: Async<TcpStream>) {
+    let mut timer = SmolTimer(app.origin);
+    let mut io = FuturesIo::new(stream);
+    let mut storage = [0u8; 4096];
+    let mut rx = [0u8; 1024];
+    let mut tx = vec![0u8; TX_BYTES];
+    let mut session = ServerSession::new(timer.now(), &mut storage, app.config);
+    let mut conn = Conn::new(app, id);
+    let served = serve(
+        &mut io,
+        &mut timer,
+        &app.hub,
+        &mut session,
+        &mut conn,
+        &mut rx,
+        &mut tx,
+    )
+    .await;
+    match served {
+        Ok(Served::Handoff { body }) => {
+            if let Some(request) = session.request() {
+                let response = answer(app, id, &mut io, &request, &rx[body]).await;
+                let _ = respond(&mut io, &response).await;
+            }
+        }
+        Ok(_) => {}
+        Err(error) => app.log(format_args!("#{id} stopped: {error}")),
+    }
+}
+
+/// smol's timer against the program's origin: all a smol program hands the loop.
+struct SmolTimer(StdOrigin);
+
+impl Timer for SmolTimer {
+    fn now(&mut self) -> Instant {
+        self.0.current()
+    }
+
+    async fn sleep_until(&mut self, deadline: Instant) {
+        smol::Timer::at(self.0.to_std(deadline)).await;
+    }
+}
+
+/// What every connection shares. Single-threaded (one `LocalExecutor`), hence `Cell`s.
+struct App {
+    options: Options,
+    config: ServerConfig<'static>,
+    origin: StdOrigin,
+    hub: StdHub<Log>,
+    connections: Cell<usize>,
+    /// Event streams opened so far; the built-in publisher waits for the first.
+    streams_opened: Cell<u64>,
+    /// Events published so far, for `--drop-after`.
+    published: Cell<u64>,
+    /// Drop rounds requested; a stream closes when this passes the round it saw at opening.
+    drops: Cell<u64>,
+    /// Open streams and ping counts by client id.
+    clients: RefCell<HashMap<String, Client>>,
+}
+
+#[derive(Default)]
+struct Client {
+    streams: usize,
+    pings: u64,
+}
+
+impl App {
+    fn new(options: Options) -> Self {
+        let config = ServerConfig::new()
+            .with_retry(options.retry)
+            .with_keepalive(options.keepalive)
+            .with_lease(options.lease);
+        Self {
+            config,
+            origin: StdOrigin::now(),
+            hub: StdHub::new(Log::new(options.epoch)),
+            connections: Cell::new(0),
+            streams_opened: Cell::new(0),
+            published: Cell::new(0),
+            drops: Cell::new(0),
+            clients: RefCell::new(HashMap::new()),
+            options,
+        }
+    }
+
+    /// Publishes to every stream; the `--drop-after`-th publish also closes them all once.
+    fn publish(&self, name: Option<EventName<'_>>, data: &str) -> Result<EventSeq, PublishError> {
+        let seq = self.hub.publish(name, data)?;
+        let id = self.hub.with_log(|log| log.id_of(seq));
+        let kind = name.map_or("message", |name| name.as_str());
+        self.log(format_args!(
+            "publish {} {kind} {data:?}",
+            id.as_id().as_str()
+        ));
+        self.published.set(self.published.get() + 1);
+        if self.options.drop_after == Some(self.published.get()) {
+            self.log(format_args!("drop-after: closing every open stream once"));
+            self.drops.set(self.drops.get() + 1);
+            self.hub.notify();
+        }
+        Ok(seq)
+    }
+
+    fn log(&self, message: core::fmt::Arguments<'_>) {
+        let ms = self.origin.current().as_millis();
+        eprintln!("[{ms:>7}ms] {message}");
+    }
+}
+
+/// The built-in publisher: `tick <n>` every `every`, from the first stream's opening on.
+async fn publisher(app: &App, every: Duration) {
+    while app.streams_opened.get() == 0 {
+        let seen = app.hub.version();
+        app.hub.changed(seen).await;
+    }
+    let tick = EventName::new("tick").expect("a valid name");
+    let mut n = 0u64;
+    while app.options.publish_count.is_none_or(|count| n < count) {
+        smol::Timer::after(every).await;
+        n += 1;
+        if let Err(error) = app.publish(Some(tick), &format!("tick {n}")) {
+            app.log(format_args!("publish failed: {error}"));
+        }
+    }
+    app.log(format_args!("publisher done after {n} events"));
+}
+
+/// The application's side of one connection.
+struct Conn<'a> {
+    app: &'a App,
+    id: u64,
+    client: Option<String>,
+    streaming: bool,
+    drops_seen: u64,
+    pings_seen: u64,
+}
+
+impl<'a> Conn<'a> {
+    fn new(app: &'a App, id: u64) -> Self {
+        Self {
+            app,
+            id,
+            client: None,
+            streaming: false,
+            drops_seen: 0,
+            pings_seen: 0,
+        }
+    }
+}
+
+impl<'buf> Handler<'buf> for Conn<'_> {
+    fn decide(&mut self, _: Instant, request: &RequestHead<'_>) -> Answer<'buf> {
+        let (id, method, path) = (self.id, request.method(), request.path());
+        match path {
+            "/events" => {
+                self.client = query_param(request.query(), "client");
+                self.app.log(format_args!(
+                    "#{id} {method} /events client={} last-event-id={}",
+                    self.client.as_deref().unwrap_or("-"),
+                    request.last_event_id().unwrap_or("-"),
+                ));
+                // The checks answer anything but GET with 405.
+                Answer::Accept(AcceptOptions::new().with_headers(&CORS))
+            }
+            "/" | "/publish" | "/ping" => Answer::Handoff,
+            _ => {
+                self.app.log(format_args!("#{id} {method} {path} -> 404"));
+                Answer::Reject(ErrorResponse::not_found().headers(&CORS))
+            }
+        }
+    }
+
+    fn on_event(&mut self, _: Instant, event: SessionEvent) {
+        let (app, id) = (self.app, self.id);
+        match event {
+            SessionEvent::Accepted { start } => {
+                let how = match start {
+                    StreamStart::Live => "live".to_owned(),
+                    StreamStart::Replay => "replaying after Last-Event-ID".to_owned(),
+                    StreamStart::Gap { gap } => format!("gap ({gap}), then every kept event"),
+                    other => format!("{other:?}"),
+                };
+                app.log(format_args!("#{id} stream open: {how}"));
+                self.streaming = true;
+                self.drops_seen = app.drops.get();
+                if let Some(client) = &self.client {
+                    let mut clients = app.clients.borrow_mut();
+                    let entry = clients.entry(client.clone()).or_default();
+                    entry.streams += 1;
+                    self.pings_seen = entry.pings;
+                }
+                app.streams_opened.set(app.streams_opened.get() + 1);
+                // Wakes the built-in publisher if it waits for the first stream.
+                app.hub.notify();
+            }
+            SessionEvent::GapSent { gap } => app.log(format_args!("#{id} gap event sent: {gap}")),
+            SessionEvent::Closed { reason } => {
+                app.log(format_args!("#{id} closed: {reason}"));
+                if let (true, Some(client)) = (self.streaming, &self.client) {
+                    let mut clients = app.clients.borrow_mut();
+                    if let Some(entry) = clients.get_mut(client) {
+                        entry.streams -= 1;
+                        if entry.streams == 0 {
+                            clients.remove(client);
+                        }
+                    }
+                }
+                self.streaming = false;
+            }
+            _ => {}
+        }
+    }
+
+    fn poll_commands(&mut self, now: Instant, session: &mut ServerSession<'buf>) {
+        if !self.streaming {
+            return;
+        }
+        let app = self.app;
+        if app.drops.get() != self.drops_seen {
+            self.drops_seen = app.drops.get();
+            app.log(format_args!(
+                "#{} dropping the stream (--drop-after)",
+                self.id
+            ));
+            let retry = app.options.retry.unwrap_or(Duration::from_millis(1000));
+            let _ = session.close(now, CloseOptions::new().with_retry(retry));
+        }
+        let Some(client) = &self.client else {
+            return;
+        };
+        let pings = app.clients.borrow().get(client).map_or(0, |c| c.pings);
+        if pings != self.pings_seen {
+            self.pings_seen = pings;
+            if let Err(error) = session.renew_lease(now) {
+                app.log(format_args!("#{} lease not renewed: {error}", self.id));
+            }
+        }
+    }
+}
+
+/// Answers a request handed back by `serve`: the page, a publish or a ping.
+async fn answer(
+    app: &App,
+    id: u64,
+    io: &mut FuturesIo<Async<TcpStream>>,
+    request: &RequestHead<'_>,
+    body_start: &[u8],
+) -> Vec<u8> {
+    let (method, path) = (request.method(), request.path());
+    let (status, response) = match (method, path) {
+        ("GET", "/") => (200, page(app)),
+        ("POST", "/publish") => publish(app, io, request, body_start).await,
+        ("POST", "/ping") => ping(app, request),
+        (_, "/") => (405, error_bytes(ErrorResponse::method_not_allowed("GET"))),
+        _ => (405, error_bytes(ErrorResponse::method_not_allowed("POST"))),
+    };
+    app.log(format_args!(
+        "#{id} {method} {} -> {status}",
+        request.target()
+    ));
+    response
+}
+
+/// `POST /publish[?event=NAME]`: the body becomes one event's data.
+async fn publish(
+    app: &App,
+    io: &mut FuturesIo<Async<TcpStream>>,
+    request: &RequestHead<'_>,
+    body_start: &[u8],
+) -> (u16, Vec<u8>) {
+    if request.header("transfer-encoding").is_some() {
+        return (
+            411,
+            plain(411, "Length Required", "send a Content-Length\n"),
+        );
+    }
+    let length = match request.header("content-length") {
+        None => 0,
+        Some(value) => match core::str::from_utf8(value)
+            .ok()
+            .and_then(|v| v.parse().ok())
+        {
+            Some(length) => length,
+            None => return (400, error_bytes(ErrorResponse::bad_request())),
+        },
+    };
+    if length > MAX_BODY {
+        let text = format!("at most {MAX_BODY} bytes\n");
+        return (413, plain(413, "Content Too Large", &text));
+    }
+    let name = query_param(request.query(), "event");
+    let name = match name.as_deref().map(EventName::new) {
+        None => None,
+        Some(Ok(name)) => Some(name),
+        Some(Err(_)) => return (400, plain(400, "Bad Request", "bad event name\n")),
+    };
+    let mut body = body_start[..body_start.len().min(length)].to_vec();
+    let read_rest = async {
+        let mut buf = [0u8; 1024];
+        while body.len() < length {
+            let want = (length - body.len()).min(buf.len());
+            match io.read(&mut buf[..want]).await {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => body.extend_from_slice(&buf[..n]),
+            }
+        }
+        true
+    };
+    let timeout = async {
+        smol::Timer::after(BODY_TIMEOUT).await;
+        false
+    };
+    if !smol::future::or(read_rest, timeout).await {
+        return (408, plain(408, "Request Timeout", "body incomplete\n"));
+    }
+    let Ok(data) = core::str::from_utf8(&body) else {
+        return (400, plain(400, "Bad Request", "body is not UTF-8\n"));
+    };
+    match app.publish(name, data) {
+        Ok(seq) => {
+            let id = app.hub.with_log(|log| log.id_of(seq));
+            (200, plain(200, "OK", &format!("{}\n", id.as_id().as_str())))
+        }
+        Err(error) => {
+            app.log(format_args!("publish failed: {error}"));
+            (503, error_bytes(ErrorResponse::service_unavailable(None)))
+        }
+    }
+}
+
+/// `POST /ping?client=ID`: renews the lease of that client's streams.
+fn ping(app: &App, request: &RequestHead<'_>) -> (u16, Vec<u8>) {
+    let Some(client) = query_param(request.query(), "client") else {
+        return (400, plain(400, "Bad Request", "ping needs ?client=ID\n"));
+    };
+    let mut clients = app.clients.borrow_mut();
+    let Some(entry) = clients.get_mut(&client) else {
+        return (404, error_bytes(ErrorResponse::not_found().headers(&CORS)));
+    };
+    entry.pings += 1;
+    drop(clients);
+    // Wakes the client's streams, which renew their leases in poll_commands.
+    app.hub.notify();
+    (204, error_bytes(ErrorResponse::no_content().headers(&CORS)))
+}
+
+/// Writes a whole response, then closes gracefully: the write side first, then whatever the
+/// client still sends is read (for a second at most) so that closing does not reset the
+/// connection under a response the client has not read yet.
+async fn respond(io: &mut FuturesIo<Async<TcpStream>>, response: &[u8]) -> std::io::Result<()> {
+    io.write_all(response).await?;
+    io.flush().await?;
+    io.get_ref().get_ref().shutdown(std::net::Shutdown::Write)?;
+    let drain = async {
+        let mut buf = [0u8; 1024];
+        while let Ok(1..) = io.read(&mut buf).await {}
+    };
+    smol::future::or(drain, async {
+        smol::Timer::after(Duration::from_secs(1)).await;
+    })
+    .await;
+    Ok(())
+}
+
+/// An error response the crate writes, with the CORS header.
+fn error_bytes(response: ErrorResponse<'_>) -> Vec<u8> {
+    let response = response.headers(&CORS);
+    let mut out = vec![0u8; response.encoded_len().unwrap_or(512)];
+    let n = response.write(&mut out).unwrap_or(0);
+    out.truncate(n);
+    out
+}
+
+/// A response the crate has no writer for (200, 408, 411, 413), as plain text.
+fn plain(status: u16, reason: &str, body: &str) -> Vec<u8> {
+    with_body(status, reason, "text/plain; charset=utf-8", body)
+}
+
+fn with_body(status: u16, reason: &str, content_type: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// The page, with the lease interval its pings must beat.
+fn page(app: &App) -> Vec<u8> {
+    let lease = app.options.lease.map_or(0, |lease| lease.as_millis());
+    let html = PAGE.replace("__LEASE_MS__", &lease.to_string());
+    with_body(200, "OK", "text/html; charset=utf-8", &html)
+}
+
+/// The value of `name` in a query string, percent-decoded (`+` is a space).
+fn query_param(query: Option<&str>, name: &str) -> Option<String> {
+    query?.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| percent_decode(value))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| core::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[derive(Debug)]
+struct Options {
+    addr: String,
+    epoch: u32,
+    retry: Option<Duration>,
+    keepalive: Option<Duration>,
+    lease: Option<Duration>,
+    max_connections: usize,
+    publish_every: Option<Duration>,
+    publish_count: Option<u64>,
+    drop_after: Option<u64>,
+}
+
+const USAGE: &str = "usage: server [--addr HOST:PORT] [--epoch N] [--retry MS] [--keepalive MS] \
+                     [--lease MS] [--max-connections N] [--publish-every MS] [--publish-count N] \
+                     [--drop-after N]";
+
+impl Options {
+    /// The options, or `Err(None)` for `--help`, or what is wrong.
+    fn parse(args: impl Iterator<Item = String>) -> Result<Self, Option<String>> {
+        Self::parse_flags(args).map_err(|message| (message != "--help").then_some(message))
+    }
+
+    fn parse_flags(mut args: impl Iterator<Item = String>) -> Result<Self, String> {
+        let since_1970 = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_secs());
+        let mut options = Self {
+            addr: "127.0.0.1:0".to_owned(),
+            // Truncated on purpose: the epoch only has to differ from the previous run's.
+            epoch: since_1970 as u32,
+            retry: Some(Duration::from_millis(1000)),
+            keepalive: Some(Duration::from_secs(15)),
+            lease: None,
+            max_connections: 64,
+            publish_every: None,
+            publish_count: None,
+            drop_after: None,
+        };
+        while let Some(flag) = args.next() {
+            if flag == "--help" || flag == "-h" {
+                return Err("--help".to_owned());
+            }
+            let value = args.next().ok_or(format!("{flag} needs a value"))?;
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| format!("{flag}: not a number: {value}"))
+            };
+            let millis = || number().map(Duration::from_millis);
+            match flag.as_str() {
+                "--addr" => options.addr = value.clone(),
+                "--epoch" => {
+                    options.epoch = u32::try_from(number()?).map_err(|_| "--epoch: too large")?
+                }
+                "--retry" => options.retry = Some(millis()?),
+                "--keepalive" => options.keepalive = Some(millis()?).filter(|d| !d.is_zero()),
+                "--lease" => options.lease = Some(millis()?),
+                "--max-connections" => options.max_connections = number()? as usize,
+                "--publish-every" => options.publish_every = Some(millis()?),
+                "--publish-count" => options.publish_count = Some(number()?),
+                "--drop-after" => options.drop_after = Some(number()?),
+                _ => return Err(format!("unknown option {flag}")),
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// The page. Plain script, no dependencies; `__LEASE_MS__` is replaced when served.
+const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<title>sansse hub</title>
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 2em; }
+  table { border-collapse: collapse; }
+  td, th { border: 1px solid #ccc; padding: 2px 8px; text-align: left; }
+  #status { color: #555; }
+</style>
+<h1>sansse hub</h1>
+<p id="status">connecting</p>
+<pre id="result"></pre>
+<table><thead><tr><th>type</th><th>id</th><th>data</th></tr></thead><tbody id="events"></tbody></table>
+<script>
+const LEASE_MS = __LEASE_MS__;
+const query = new URLSearchParams(location.search);
+const expect = Number(query.get('expect') || 0);
+const client = query.get('client') || 'page-' + Math.random().toString(36).slice(2, 10);
+const types = new Set(['message', 'tick', 'sansse-gap', ...(query.get('types') || '').split(',').filter(Boolean)]);
+const seen = [], resumedFrom = [];
+let opens = 0, errors = 0, lastId = '', done = false;
+const status = (text) => { document.getElementById('status').textContent = `${text} (client ${client})`; };
+
+const source = new EventSource('/events?client=' + encodeURIComponent(client));
+source.onopen = () => {
+  opens += 1;
+  // The browser resumes with the last id it saw, which the server logs.
+  if (opens > 1) resumedFrom.push(lastId || '-');
+  status(`open (connection ${opens})`);
+};
+source.onerror = () => { errors += 1; if (!done) status('reconnecting'); };
+for (const type of types) {
+  source.addEventListener(type, (event) => {
+    lastId = event.lastEventId;
+    seen.push({ type: event.type, id: event.lastEventId, data: event.data });
+    const row = document.getElementById('events').insertRow();
+    for (const text of [event.type, event.lastEventId, event.data]) row.insertCell().textContent = text;
+    if (expect && seen.length >= expect) finish();
+  });
+}
+
+// With a lease, ping well within it so the server keeps this page's stream.
+if (LEASE_MS > 0) setInterval(() => fetch('/ping?client=' + encodeURIComponent(client), { method: 'POST' }), LEASE_MS / 3);
+
+// Closing the source ends the request, which also lets a headless browser's virtual time run
+// out and dump the DOM.
+function finish() {
+  if (done) return;
+  done = true;
+  source.close();
+  const problems = [];
+  const seqs = seen.map((event) => Number(event.id.split('-')[1]));
+  for (let i = 1; i < seqs.length; i++) {
+    if (seqs[i] !== seqs[i - 1] + 1) problems.push(`seq-${seqs[i - 1]}-then-${seqs[i]}`);
+  }
+  if (seen.some((event) => event.type === 'sansse-gap')) problems.push('gap-event');
+  const verdict = problems.length ? 'fail ' + problems.join(',') : 'ok';
+  document.getElementById('result').textContent = [
+    verdict,
+    `events=${seen.length}`,
+    `opens=${opens}`,
+    `errors=${errors}`,
+    `resumed-from=${resumedFrom.join(',') || '-'}`,
+    `ids=${seen.map((event) => event.id).join(',')}`,
+    `types=${[...new Set(seen.map((event) => event.type))].join(',')}`,
+  ].join(' ');
+  status('done');
+}
+</script>
+</html>
+"#;
