@@ -203,8 +203,11 @@ impl From<embassy_time::Instant> for Instant {
 
 #[cfg(feature = "embassy-time")]
 impl From<Instant> for embassy_time::Instant {
+    /// Saturates at `embassy_time::Instant::MAX`: at tick rates above 1 kHz a far deadline
+    /// (such as [`Instant::MAX`], "never") does not fit in ticks, and wrapping would put it in
+    /// the past.
     fn from(t: Instant) -> Self {
-        Self::from_millis(t.as_millis())
+        Self::try_from_millis(t.as_millis()).unwrap_or(Self::MAX)
     }
 }
 
