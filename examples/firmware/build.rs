@@ -1,4 +1,5 @@
-//! Writes the memory map for the target into OUT_DIR, where cortex-m-rt's `link.x` finds it.
+//! Writes the memory map for the target into OUT_DIR, where cortex-m-rt's `link.x` finds it,
+//! and links defmt's linker script into the package that uses defmt.
 //!
 //! Shared by the firmware packages (`build = "../build.rs"`). All three QEMU boards have flash
 //! at 0 and RAM at 0x2000_0000; the micro:bit (the only thumbv6m board used) has 16 KiB of RAM,
@@ -19,5 +20,10 @@ fn main() {
     );
     fs::write(out.join("memory.x"), memory).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
+    // defmt keeps its format strings in sections its own linker script places; only the
+    // package that links defmt may name it (the others would fail to find the script).
+    if env::var("CARGO_PKG_NAME").as_deref() == Ok("sansse-firmware-defmt") {
+        println!("cargo:rustc-link-arg=-Tdefmt.x");
+    }
     println!("cargo:rerun-if-changed=../build.rs");
 }

@@ -247,6 +247,7 @@ impl BodyDecoder {
 /// // Framing only: consumed, but no payload yet.
 /// assert_eq!(decoder.decode(b"4\r\n"), Ok(Decoded { consumed: 3, data: b"", end: false }));
 /// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct Decoded<'i> {
     /// Input bytes used by this step.

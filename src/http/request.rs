@@ -527,6 +527,7 @@ impl core::error::Error for RequestError {}
 ///       Cache-Control: no-cache\r\nLast-Event-ID: 41\r\nAuthorization: Bearer t\r\n\r\n"
 /// );
 /// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct Request<'a> {
     method: &'a str,

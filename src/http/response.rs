@@ -37,6 +37,7 @@ use super::{Sink, is_field_byte, is_token, parse_digits, write_exact};
 ///       Access-Control-Allow-Origin: *\r\n\r\n"
 /// );
 /// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct StreamResponse<'a> {
     chunked: bool,
@@ -251,6 +252,7 @@ impl<'a> StreamResponse<'a> {
 ///       method not allowed\n"
 /// );
 /// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct ErrorResponse<'a> {
     status: u16,

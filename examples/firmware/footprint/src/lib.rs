@@ -1,10 +1,12 @@
 //! Shared runtime of the footprint builds: each binary in `src/bin` is one measured build (a
 //! row of the table `benches/footprint.sh` prints) and hands its workload to [`run`].
 //!
-//! A workload parses [`STREAM`] (or, later, drives a session) and folds what it sees into a
-//! [`Tally`], which goes through `black_box` so the optimiser keeps every step. Without
+//! A workload parses [`STREAM`] or drives a session over canned bytes and folds what it sees
+//! into a [`Tally`], which goes through `black_box` so the optimiser keeps every step. Without
 //! features the build is as lean as a real firmware: no formatting, no semihosting, a panic
-//! handler that parks. With `stack` it runs once under QEMU and reports its stack use.
+//! handler that parks. With `stack` it runs once under QEMU and reports its stack use and the
+//! size of the buffers the application lends (so the script can tell the library's own RAM
+//! from the application's).
 
 #![no_std]
 
@@ -21,28 +23,35 @@ id\ndata: id cleared, the next reconnect starts over\n\n";
 /// cross a piece boundary, so the copying paths are exercised and linked.
 pub const PIECE: usize = 48;
 
-/// What a workload saw.
+/// What a workload saw. Each build's docs say what it counts in each field.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
 pub struct Tally {
-    /// Events dispatched.
+    /// Events dispatched (or, for a server, sent).
     pub events: u32,
     /// `retry` values accepted.
     pub retries: u32,
-    /// Comments seen.
+    /// Comments seen (or, for a server, keep-alive comments written).
     pub comments: u32,
-    /// Events skipped with an error.
+    /// Events skipped with an error, or calls that failed.
     pub errors: u32,
-    /// Bytes of text handed out (types, data, ids, comments) plus the retry values.
+    /// Bytes of text handed out (types, data, ids, comments) plus the retry values; for the
+    /// sessions, bytes written and read.
     pub bytes: u32,
+    /// Session steps: actions and story events of a client, story events of a server.
+    pub steps: u32,
 }
 
 /// Runs `workload` once, then parks (or, with `stack`, reports and exits).
-pub fn run(workload: fn() -> Tally, expected: Tally) -> ! {
+///
+/// `buffers` is the RAM the application lends the library (parser buffers, session storage,
+/// the replay ring, transmit buffers): reported with `stack`, so the script can show what the
+/// library needs beyond it.
+pub fn run(workload: fn() -> Tally, expected: Tally, buffers: usize) -> ! {
     #[cfg(feature = "stack")]
-    report::stack_use(workload, expected);
+    report::stack_use(workload, expected, buffers);
     #[cfg(not(feature = "stack"))]
     {
-        let _ = expected;
+        let _ = (expected, buffers);
         core::hint::black_box(workload());
         loop {
             core::hint::spin_loop();
@@ -79,10 +88,11 @@ mod report {
         static __sheap: u32;
     }
 
-    pub(crate) fn stack_use(workload: fn() -> Tally, expected: Tally) -> ! {
+    pub(crate) fn stack_use(workload: fn() -> Tally, expected: Tally, buffers: usize) -> ! {
         let (used, free, tally) = measure(workload);
         hprintln!("tally: {:?}", tally);
         hprintln!("stack: {} bytes", used);
+        hprintln!("buffers: {} bytes", buffers);
         let ok = tally == expected && used < free;
         if tally != expected {
             hprintln!("error: expected {:?}", expected);

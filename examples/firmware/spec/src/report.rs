@@ -39,4 +39,39 @@ impl Report {
             }
         }
     }
+
+    /// Records that `ok` holds.
+    pub(crate) fn check(&mut self, what: impl fmt::Display, ok: bool) {
+        self.record(
+            format_args!("{what}"),
+            if ok { Ok(()) } else { Err("does not hold") },
+        );
+    }
+
+    /// Records that `got` equals `expected`, printing both when it does not.
+    pub(crate) fn eq<T: fmt::Debug + PartialEq>(
+        &mut self,
+        what: impl fmt::Display,
+        got: T,
+        expected: T,
+    ) {
+        let outcome = if got == expected {
+            Ok(())
+        } else {
+            Err(Differ { got, expected })
+        };
+        self.record(format_args!("{what}"), outcome);
+    }
+}
+
+/// A value that is not the one expected.
+struct Differ<T> {
+    got: T,
+    expected: T,
+}
+
+impl<T: fmt::Debug> fmt::Display for Differ<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "got {:?}, expected {:?}", self.got, self.expected)
+    }
 }

@@ -16,6 +16,7 @@ fn main() -> ! {
             bytes: STREAM.len() as u32,
             ..Tally::default()
         },
+        0,
     )
 }
 

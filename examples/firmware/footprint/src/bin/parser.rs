@@ -25,7 +25,9 @@ fn main() -> ! {
             comments: 2,
             errors: 0,
             bytes: 187 + 3000 + 14,
+            steps: 0,
         },
+        CAPACITY,
     )
 }
 
