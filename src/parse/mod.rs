@@ -15,11 +15,15 @@
 //! ignores them) so the keep-alive announcement can be read.
 
 mod error;
+#[cfg(feature = "alloc")]
+mod owned;
 mod parser;
 mod text;
 mod tokenizer;
 
 pub use error::ParseError;
+#[cfg(feature = "alloc")]
+pub use owned::OwnedEvent;
 pub use parser::{BufferTooSmall, DEFAULT_CAPACITY, Event, Feed, Limits, Output, Parser};
 pub(crate) use parser::{Found, FoundEvent, Utf8Window};
 pub use tokenizer::{Field, Fragment, Token, Tokenizer, Tokens};
