@@ -25,7 +25,7 @@ use memchr::memchr;
 
 use super::error::ParseError;
 use super::text::{fitting_prefix, lossy_copy, lossy_in_place, lossy_len};
-use super::tokenizer::{Field, RawToken, Tokenizer};
+use super::tokenizer::{Field, Line, RawToken, Tokenizer, classify_line, find_line_end, has_nul};
 
 /// The default buffer size of [`Parser::new`] when the type is written `Parser` alone.
 pub const DEFAULT_CAPACITY: usize = 4096;
@@ -317,45 +317,7 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
         pos: &mut usize,
         utf8: &mut Utf8Window<'i>,
     ) -> Option<Result<Output<'a>, ParseError>> {
-        let Self { buf, state } = self;
-        let raw = match state.step(buf.as_mut(), input, pos, utf8)? {
-            Ok(raw) => raw,
-            Err(e) => return Some(Err(e)),
-        };
-        let (ty, id, data) = match raw {
-            RawOutput::Retry(ms) => return Some(Ok(Output::Retry(ms))),
-            RawOutput::Comment(at) => {
-                return Some(Ok(Output::Comment(resolve_text(
-                    at,
-                    (*buf).as_ref(),
-                    input,
-                    utf8,
-                ))));
-            }
-            RawOutput::Event { ty, id, data } => (ty, id, data),
-        };
-        // The common case, one data line whole in this input, is borrowed straight from the
-        // input (which does not borrow the parser) once its window is known to be UTF-8.
-        let borrowed = match data {
-            Loc::Input(s, e) => utf8.text(input, s, e),
-            Loc::Buf(..) => None,
-        };
-        let data = match borrowed {
-            Some(d) => d,
-            None => match state.repair_data(buf.as_mut(), input, data) {
-                Ok(at) => text(at.resolve((*buf).as_ref(), input)),
-                // The event is dropped whole, its id with it.
-                Err(e) => return Some(Err(e)),
-            },
-        };
-        state.committed = id;
-        let buf = (*buf).as_ref();
-        let event = Event {
-            event_type: resolve_text(ty, buf, input, utf8),
-            data,
-            id: resolve_text(id, buf, input, utf8),
-        };
-        Some(Ok(Output::Event(event)))
+        self.state.next_output(self.buf.as_mut(), input, pos, utf8)
     }
 
     /// Copies what still borrows `input` into the buffer, so `input` may be dropped.
@@ -487,9 +449,21 @@ impl Loc {
 /// What `step` found, located but not yet borrowed.
 #[derive(Clone, Copy, Debug)]
 enum RawOutput {
-    Event { ty: Loc, id: Loc, data: Loc },
+    Event(Dispatched),
     Retry(u64),
     Comment(Loc),
+}
+
+/// An event block that ended with a blank line, located but not yet borrowed.
+#[derive(Clone, Copy, Debug)]
+struct Dispatched {
+    ty: Loc,
+    /// The last event ID to report.
+    id: Loc,
+    /// The same id in an id slot, to become the last event ID once the event is known to be
+    /// delivered.
+    commit: Loc,
+    data: Loc,
 }
 
 /// A value being assembled: nothing yet, a range of the current input, or `len` bytes at the
@@ -534,6 +508,9 @@ struct State {
     retry_digits: bool,
     /// The block overflowed a limit: ignore it up to the next blank line.
     skipping: bool,
+    /// The data, the event type or the pending id may be a range of the current input, so the
+    /// end of the input must copy them: one flag to test per input instead of three.
+    borrows: bool,
 }
 
 impl State {
@@ -559,6 +536,7 @@ impl State {
             retry: Some(0),
             retry_digits: false,
             skipping: false,
+            borrows: false,
         }
     }
 
@@ -568,6 +546,7 @@ impl State {
         self.id_line = None;
         self.clear_event();
         self.skipping = false;
+        self.borrows = false;
     }
 
     fn clear_event(&mut self) {
@@ -576,78 +555,260 @@ impl State {
         self.data = Span::None;
     }
 
-    /// Consumes tokens until one yields an output; spills at the end of the input.
-    fn step<'i>(
+    /// The next output of `input[*pos..]`: [`Parser::next_output`] without the buffer's type,
+    /// so the engine is compiled once, as one function.
+    ///
+    /// The loop handles the lines that make up nearly every stream inline: a blank line, a
+    /// whole `data` line, and the next piece of a `data` line split across inputs. Everything
+    /// else goes through the tokenizer and the field handlers, kept out of line so the loop
+    /// stays small.
+    fn next_output<'a, 'i: 'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        input: &'i [u8],
+        pos: &mut usize,
+        utf8: &mut Utf8Window<'i>,
+    ) -> Option<Result<Output<'a>, ParseError>> {
+        let raw = loop {
+            let p = *pos;
+            let Some(&b) = input.get(p) else {
+                self.spill(buf, input);
+                return None;
+            };
+            let found = match self.tokenizer.line {
+                Line::Start if b == b'\n' || b == b'\r' => {
+                    *pos = self.tokenizer.end_line(input, p);
+                    // Delivered from here, so the event's parts stay in registers.
+                    if let Some(event) = self.dispatch(buf, input) {
+                        return Some(self.deliver(buf, input, utf8, event));
+                    }
+                    None
+                }
+                Line::Start => match find_line_end(&input[p..]) {
+                    Some(off) => {
+                        let end = p + off;
+                        *pos = self.tokenizer.end_line(input, end);
+                        let line = &input[p..end];
+                        if line.starts_with(b"data:") {
+                            let start = if line.get(5) == Some(&b' ') {
+                                p + 6
+                            } else {
+                                p + 5
+                            };
+                            self.on_data(buf, input, start, end, true, true)
+                        } else {
+                            self.on_line(buf, input, utf8, p, end)
+                        }
+                    }
+                    // A `data` line that continues in a later input, its value begun here.
+                    None if input.len() - p > 5 && input[p..].starts_with(b"data:") => {
+                        let start = if input[p + 5] == b' ' { p + 6 } else { p + 5 };
+                        *pos = input.len();
+                        let started = start < input.len();
+                        self.tokenizer.line = Line::Value {
+                            field: Field::Data,
+                            started,
+                            space_checked: true,
+                        };
+                        if started {
+                            self.on_data(buf, input, start, input.len(), true, false)
+                        } else {
+                            None
+                        }
+                    }
+                    None => self.on_token(buf, input, pos, utf8),
+                },
+                Line::Value {
+                    field: Field::Data,
+                    started: true,
+                    space_checked: true,
+                } => {
+                    let (end, last) = match find_line_end(&input[p..]) {
+                        Some(off) => (p + off, true),
+                        None => (input.len(), false),
+                    };
+                    *pos = if last {
+                        self.tokenizer.end_line(input, end)
+                    } else {
+                        input.len()
+                    };
+                    self.on_data(buf, input, p, end, false, last)
+                }
+                _ => self.on_token(buf, input, pos, utf8),
+            };
+            match found {
+                Some(Ok(raw)) => break raw,
+                Some(Err(e)) => return Some(Err(e)),
+                None => {}
+            }
+        };
+        Some(match raw {
+            RawOutput::Retry(ms) => Ok(Output::Retry(ms)),
+            RawOutput::Comment(at) => Ok(Output::Comment(resolve_text(at, buf, input, utf8))),
+            RawOutput::Event(event) => self.deliver(buf, input, utf8, event),
+        })
+    }
+
+    /// Turns a dispatched event into the output, or reports it too large once decoded.
+    #[inline(always)]
+    fn deliver<'a, 'i: 'a>(
+        &mut self,
+        buf: &'a mut [u8],
+        input: &'i [u8],
+        utf8: &mut Utf8Window<'i>,
+        event: Dispatched,
+    ) -> Result<Output<'a>, ParseError> {
+        let Dispatched {
+            ty,
+            id,
+            commit,
+            data,
+        } = event;
+        // The common case, one data line whole in this input, is borrowed straight from the
+        // input (which does not borrow the parser) once its window is known to be UTF-8.
+        let borrowed = match data {
+            Loc::Input(s, e) => utf8.text(input, s, e),
+            Loc::Buf(..) => None,
+        };
+        // The type and the ids lie before the data region, so they can be read while the data
+        // is borrowed.
+        let (buf, region) = buf.split_at_mut(self.data_at);
+        let data = match borrowed {
+            Some(d) => d,
+            // When the data does not fit decoded, the event is dropped whole, its id with it.
+            None => self.data_text(region, input, data)?,
+        };
+        self.committed = commit;
+        let buf = &*buf;
+        Ok(Output::Event(Event {
+            event_type: resolve_text(ty, buf, input, utf8),
+            data,
+            id: resolve_text(id, buf, input, utf8),
+        }))
+    }
+
+    /// A whole line other than `data:`, at `input[start..end]`. A short valid `event` or `id`
+    /// is borrowed here directly; the rest goes to the field handlers.
+    #[inline(never)]
+    fn on_line<'i>(
+        &mut self,
+        buf: &mut [u8],
+        input: &'i [u8],
+        utf8: &mut Utf8Window<'i>,
+        start: usize,
+        end: usize,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        let (field, value_at) = classify_line(&input[start..end]);
+        let start = start + value_at;
+        match field {
+            Field::Unknown => None,
+            Field::Event
+                if !self.skipping
+                    && end - start <= self.limits.max_event_type_len
+                    && utf8.text(input, start, end).is_some() =>
+            {
+                self.event_type = Span::Input(start, end);
+                self.borrows = true;
+                None
+            }
+            Field::Id
+                if !self.skipping
+                    && end - start <= self.limits.max_id_len
+                    && !has_nul(&input[start..end])
+                    && utf8.text(input, start, end).is_some() =>
+            {
+                self.pending = Some(Loc::Input(start, end));
+                self.borrows = true;
+                None
+            }
+            _ => self.on_field(buf, input, utf8, field, start, end, true, true),
+        }
+    }
+
+    /// Takes the next token from the tokenizer (the general path: partial lines, BOM, names
+    /// and values split across inputs) and acts on it. `None` when it yields no output.
+    #[inline(never)]
+    fn on_token<'i>(
         &mut self,
         buf: &mut [u8],
         input: &'i [u8],
         pos: &mut usize,
         utf8: &mut Utf8Window<'i>,
     ) -> Option<Result<RawOutput, ParseError>> {
-        loop {
-            let Some(token) = self.tokenizer.next_raw(input, pos) else {
-                self.spill(buf, input);
-                return None;
-            };
-            let out = match token {
-                RawToken::Blank => self.dispatch(buf, input),
-                RawToken::Field {
-                    field,
-                    start,
-                    end,
-                    first,
-                    last,
-                } => {
-                    let value = &input[start..end];
-                    // Only whole values are borrowed, so only they need checking here.
-                    let whole = first && last;
-                    let mut valid = || whole && utf8.text(input, start, end).is_some();
-                    match field {
-                        Field::Data => self.on_data(buf, input, start, end, first, last),
-                        Field::Event => {
-                            let valid = valid();
-                            self.on_event_type(buf, value, valid, start, end, first, last)
-                        }
-                        Field::Id => {
-                            let valid = valid();
-                            self.on_id(buf, value, valid, start, end, first, last)
-                        }
-                        Field::Retry => self.on_retry(value, first, last),
-                        Field::Comment => {
-                            let valid = valid();
-                            self.on_comment(buf, value, valid, start, end, first, last)
-                        }
-                        Field::Unknown => None,
-                    }
-                }
-            };
-            if out.is_some() {
-                return out;
-            }
+        match self.tokenizer.next_raw(input, pos)? {
+            RawToken::Blank => self.dispatch(buf, input).map(|e| Ok(RawOutput::Event(e))),
+            RawToken::Field {
+                field,
+                start,
+                end,
+                first,
+                last,
+            } => self.on_field(buf, input, utf8, field, start, end, first, last),
         }
     }
 
-    fn dispatch(&mut self, buf: &mut [u8], input: &[u8]) -> Option<Result<RawOutput, ParseError>> {
+    /// Acts on one piece of a field's value, `input[start..end]`.
+    #[allow(clippy::too_many_arguments)] // One flag per fact the tokenizer found.
+    #[inline]
+    fn on_field<'i>(
+        &mut self,
+        buf: &mut [u8],
+        input: &'i [u8],
+        utf8: &mut Utf8Window<'i>,
+        field: Field,
+        start: usize,
+        end: usize,
+        first: bool,
+        last: bool,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        let value = &input[start..end];
+        // Only whole values are borrowed, so only they need checking here.
+        let whole = first && last;
+        let mut valid = || whole && utf8.text(input, start, end).is_some();
+        match field {
+            Field::Data => self.on_data(buf, input, start, end, first, last),
+            Field::Event => {
+                let valid = valid();
+                self.on_event_type(buf, value, valid, start, end, first, last)
+            }
+            Field::Id => {
+                let valid = valid();
+                self.on_id(buf, value, valid, start, end, first, last)
+            }
+            Field::Retry => self.on_retry(value, first, last),
+            Field::Comment => {
+                let valid = valid();
+                self.on_comment(buf, value, valid, start, end, first, last)
+            }
+            Field::Unknown => None,
+        }
+    }
+
+    // Forced inline: it runs once per event, and as a call its result travels through memory.
+    #[inline(always)]
+    fn dispatch(&mut self, buf: &mut [u8], input: &[u8]) -> Option<Dispatched> {
         let skipped = core::mem::replace(&mut self.skipping, false);
         let pending = self.pending.take();
         let ty = self.event_type;
         let data = self.data;
         self.clear_event();
+        // The ranges taken here are resolved before the next input; none is left behind.
+        self.borrows = false;
         if skipped {
             return None;
         }
         // The last event ID outlives the input, so an id borrowed from the input is copied into
-        // a free slot now (ids are short). It is not committed yet; see below.
-        let pending = match pending {
-            Some(Loc::Input(s, e)) => Some(self.copy_id(buf, &input[s..e])),
-            other => other,
+        // a free slot now (ids are short). It is not committed yet; see below. The event itself
+        // reports the id from the input, which is already known to be text.
+        let (id, commit) = match pending {
+            Some(Loc::Input(s, e)) => (Loc::Input(s, e), self.copy_id(buf, &input[s..e])),
+            Some(loc) => (loc, loc),
+            None => (self.committed, self.committed),
         };
         let data = match data {
             Span::None => {
                 // Spec: the last event ID string is set at dispatch, even when no event follows.
-                if let Some(id) = pending {
-                    self.committed = id;
-                }
+                self.committed = commit;
                 return None;
             }
             Span::Input(s, e) => Loc::Input(s, e),
@@ -661,11 +822,12 @@ impl State {
         };
         // Committed by `next_output` only once the data is known to fit decoded: an event
         // skipped as too large must not move the last event ID.
-        Some(Ok(RawOutput::Event {
+        Some(Dispatched {
             ty,
-            id: pending.unwrap_or(self.committed),
+            id,
+            commit,
             data,
-        }))
+        })
     }
 
     fn skip(&mut self, error: ParseError) -> Option<Result<RawOutput, ParseError>> {
@@ -675,12 +837,17 @@ impl State {
         Some(Err(error))
     }
 
+    #[cold]
+    #[inline(never)]
     fn too_large(&mut self) -> Option<Result<RawOutput, ParseError>> {
         self.skip(ParseError::EventTooLarge {
             capacity: self.data_cap,
         })
     }
 
+    /// Acts on a piece of a `data` line: a whole line that starts the data stays borrowed from
+    /// the input; anything else is appended to the data region.
+    #[inline(always)]
     fn on_data(
         &mut self,
         buf: &mut [u8],
@@ -693,39 +860,67 @@ impl State {
         if self.skipping {
             return None;
         }
-        if first && last && self.data == Span::None {
-            // The limit counts the line feed the spec appends, so it does not depend on whether
-            // the line stays borrowed or is later buffered.
-            if end - start >= self.data_cap {
-                return self.too_large();
+        match self.data {
+            Span::Buf(len) => self.push_data(buf, &input[start..end], len, last),
+            Span::None if first && last => {
+                // The limit counts the line feed the spec appends, so it does not depend on
+                // whether the line stays borrowed or is later buffered.
+                if end - start >= self.data_cap {
+                    return self.too_large();
+                }
+                self.data = Span::Input(start, end);
+                self.borrows = true;
+                None
             }
-            self.data = Span::Input(start, end);
-            return None;
+            Span::None | Span::Input(..) => self.append_data(buf, input, start, end, last),
         }
-        let region = &mut buf[self.data_at..];
-        let mut len = match self.data {
-            Span::None => 0,
-            Span::Buf(len) => len,
+    }
+
+    /// [`State::on_data`] when the data is not in the region yet: the first piece of a split
+    /// line, or a line after one still borrowed from the input (copied first).
+    #[inline(never)]
+    fn append_data(
+        &mut self,
+        buf: &mut [u8],
+        input: &[u8],
+        start: usize,
+        end: usize,
+        last: bool,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        let len = match self.data {
             Span::Input(s, e) => {
+                // It fit with its line feed when it was borrowed.
+                let region = &mut buf[self.data_at..];
                 region[..e - s].copy_from_slice(&input[s..e]);
                 region[e - s] = b'\n';
                 e - s + 1
             }
+            Span::Buf(len) => len,
+            Span::None => 0,
         };
-        let value = &input[start..end];
-        if len + value.len() > region.len() {
+        self.push_data(buf, &input[start..end], len, last)
+    }
+
+    /// Appends `value` (and the spec's line feed when it ends the line) to the `len` bytes of
+    /// data in the region, or skips the event when that does not fit.
+    #[inline(always)]
+    fn push_data(
+        &mut self,
+        buf: &mut [u8],
+        value: &[u8],
+        len: usize,
+        last: bool,
+    ) -> Option<Result<RawOutput, ParseError>> {
+        let at = self.data_at + len;
+        let end = at + value.len();
+        if end + usize::from(last) > buf.len() {
             return self.too_large();
         }
-        region[len..len + value.len()].copy_from_slice(value);
-        len += value.len();
+        buf[at..end].copy_from_slice(value);
         if last {
-            if len == region.len() {
-                return self.too_large();
-            }
-            region[len] = b'\n';
-            len += 1;
+            buf[end] = b'\n';
         }
-        self.data = Span::Buf(len);
+        self.data = Span::Buf(len + value.len() + usize::from(last));
         None
     }
 
@@ -747,7 +942,10 @@ impl State {
         let region = &mut buf[self.type_at..self.type_at + max];
         if first && last {
             self.event_type = match place_text(value, valid, region) {
-                Placed::Borrow if value.len() <= max => Span::Input(start, end),
+                Placed::Borrow if value.len() <= max => {
+                    self.borrows = true;
+                    Span::Input(start, end)
+                }
                 Placed::Copied(n) => Span::Buf(n),
                 Placed::Borrow | Placed::TooLong => {
                     return self.skip(ParseError::EventTypeTooLong { max });
@@ -798,13 +996,16 @@ impl State {
         let max = self.limits.max_id_len;
         if first && last {
             // Spec: an id containing NUL is ignored, so it is no error even when too long.
-            if memchr(0, value).is_some() {
+            if has_nul(value) {
                 return None;
             }
             let slot = self.free_slot();
             let at = slot * max;
             self.pending = Some(match place_text(value, valid, &mut buf[at..at + max]) {
-                Placed::Borrow if value.len() <= max => Loc::Input(start, end),
+                Placed::Borrow if value.len() <= max => {
+                    self.borrows = true;
+                    Loc::Input(start, end)
+                }
                 Placed::Copied(n) => Loc::Buf(at, at + n),
                 Placed::Borrow | Placed::TooLong => {
                     return self.skip(ParseError::IdTooLong { max });
@@ -915,32 +1116,36 @@ impl State {
         ))))
     }
 
-    /// Makes buffered or invalid data valid UTF-8 in the buffer, or reports it too large.
-    fn repair_data(&mut self, buf: &mut [u8], input: &[u8], data: Loc) -> Result<Loc, ParseError> {
-        let region = &mut buf[self.data_at..];
-        let n = match data {
+    /// The data as text: buffered data checked (and decoded in place when invalid), or data
+    /// from the input that is not valid UTF-8 decoded into the buffer; too large when the
+    /// decoded form does not fit.
+    /// `region` is the data region.
+    fn data_text<'a>(
+        &mut self,
+        region: &'a mut [u8],
+        input: &[u8],
+        data: Loc,
+    ) -> Result<&'a str, ParseError> {
+        let too_large = ParseError::EventTooLarge {
+            capacity: self.data_cap,
+        };
+        match data {
             Loc::Input(s, e) => {
                 let value = &input[s..e];
                 // The spec's data buffer holds the line feed too, hence the `+ 1`.
                 if lossy_len(value) + 1 > region.len() {
-                    return Err(ParseError::EventTooLarge {
-                        capacity: self.data_cap,
-                    });
+                    return Err(too_large);
                 }
-                lossy_copy(value, region)
+                let n = lossy_copy(value, region);
+                Ok(text(&region[..n]))
             }
             Loc::Buf(s, e) => {
                 // Buffered data still has its final line feed at `e`; keep it in the check.
-                let len = e - s + 1;
-                let Some(n) = repair_in_place(region, len) else {
-                    return Err(ParseError::EventTooLarge {
-                        capacity: self.data_cap,
-                    });
-                };
-                n - 1
+                debug_assert_eq!(s, self.data_at, "buffered data starts its region");
+                let text = text_in_place(region, e - s + 1).ok_or(too_large)?;
+                Ok(&text[..text.len() - 1])
             }
-        };
-        Ok(Loc::Buf(self.data_at, self.data_at + n))
+        }
     }
 
     /// Copies every range of `input` that must outlive it into the buffer.
@@ -948,19 +1153,23 @@ impl State {
     /// It runs at the end of every input, twice (the feed's end and its drop), and usually has
     /// nothing to copy: the check stays inline and the copying out of line, so small inputs do
     /// not pay for a large function's prologue.
-    #[inline]
+    #[inline(always)]
     fn spill(&mut self, buf: &mut [u8], input: &[u8]) {
-        let borrowed = matches!(self.data, Span::Input(..))
-            || matches!(self.event_type, Span::Input(..))
-            || matches!(self.committed, Loc::Input(..))
-            || matches!(self.pending, Some(Loc::Input(..)));
-        if borrowed {
+        debug_assert!(
+            self.borrows
+                || !(matches!(self.data, Span::Input(..))
+                    || matches!(self.event_type, Span::Input(..))
+                    || matches!(self.pending, Some(Loc::Input(..)))),
+            "a range of the input is kept without the flag that spills it"
+        );
+        if self.borrows {
             self.spill_borrowed(buf, input);
         }
     }
 
     #[inline(never)]
     fn spill_borrowed(&mut self, buf: &mut [u8], input: &[u8]) {
+        self.borrows = false;
         if let Span::Input(s, e) = self.data {
             let region = &mut buf[self.data_at..];
             region[..e - s].copy_from_slice(&input[s..e]);
@@ -1000,19 +1209,27 @@ impl State {
 
     /// An id slot used by neither the committed id, the pending id nor an id line in progress.
     fn free_slot(&self) -> usize {
-        let max = self.limits.max_id_len.max(1);
-        let slot_of = |loc: Option<Loc>| match loc {
-            Some(Loc::Buf(s, _)) if s < self.type_at => Some(s / max),
-            _ => None,
+        let max = self.limits.max_id_len;
+        // A bit per slot in use; slots start at multiples of `max`, so no division is needed.
+        let bit_of = |loc: Option<Loc>| match loc {
+            Some(Loc::Buf(s, _)) if s < self.type_at => {
+                if s < max {
+                    1
+                } else if s < 2 * max {
+                    2
+                } else {
+                    4
+                }
+            }
+            _ => 0,
         };
-        let used = [
-            slot_of(Some(self.committed)),
-            slot_of(self.pending),
-            self.id_line.map(|l| l.slot),
-        ];
-        (0..3)
-            .find(|slot| !used.contains(&Some(*slot)))
-            .unwrap_or(0)
+        let used: u32 = bit_of(Some(self.committed))
+            | bit_of(self.pending)
+            | self.id_line.map_or(0, |l| 1 << l.slot);
+        match (!used).trailing_zeros() {
+            slot @ 0..3 => slot as usize,
+            _ => 0,
+        }
     }
 }
 
@@ -1032,6 +1249,13 @@ fn place_text(value: &[u8], valid: bool, region: &mut [u8]) -> Placed {
         return Placed::TooLong;
     }
     Placed::Copied(lossy_copy(value, region))
+}
+
+/// `region[..len]` as text, decoded in place first when it is not UTF-8; `None` when the
+/// decoded form does not fit the region.
+fn text_in_place(region: &mut [u8], len: usize) -> Option<&str> {
+    let n = repair_in_place(region, len)?;
+    str::from_utf8(&region[..n]).ok()
 }
 
 /// Decodes `region[..len]` in place; `None` when the decoded form does not fit the region.
