@@ -1251,6 +1251,10 @@ fn place_text(value: &[u8], valid: bool, region: &mut [u8]) -> Placed {
     Placed::Copied(lossy_copy(value, region))
 }
 
+/// Long data is checked a block at a time for ASCII first: that check is twice as fast as
+/// UTF-8 validation, and long payloads (JSON, base64) are mostly ASCII.
+const ASCII_BLOCK: usize = 1024;
+
 /// `region[..len]` as text, decoded in place first when it is not UTF-8; `None` when the
 /// decoded form does not fit the region.
 ///
@@ -1260,9 +1264,14 @@ fn place_text(value: &[u8], valid: bool, region: &mut [u8]) -> Placed {
 /// the benchmarks that second pass cost a fifth of the parse.
 #[allow(unsafe_code)]
 fn text_in_place(region: &mut [u8], len: usize) -> Option<&str> {
-    if str::from_utf8(&region[..len]).is_ok() {
-        // SAFETY: `region[..len]` was checked to be UTF-8 by `str::from_utf8` on the line above,
-        // and nothing has written to it since.
+    let mut ascii = 0;
+    while len - ascii >= ASCII_BLOCK && region[ascii..ascii + ASCII_BLOCK].is_ascii() {
+        ascii += ASCII_BLOCK;
+    }
+    if str::from_utf8(&region[ascii..len]).is_ok() {
+        // SAFETY: `region[..ascii]` was checked above to be ASCII, so it is UTF-8 and ends on a
+        // character boundary, and `region[ascii..len]` was checked to be UTF-8 on the line above;
+        // together they are UTF-8. Nothing has written to `region` since.
         return Some(unsafe { str::from_utf8_unchecked(&region[..len]) });
     }
     if lossy_len(&region[..len]) > region.len() {
@@ -1432,6 +1441,32 @@ mod tests {
             prop_assert_eq!(&parse_in(&input, &[usize::MAX]), &want);
             prop_assert_eq!(&parse_in(&input, &chunks), &want);
             prop_assert_eq!(&parse_in(&input, &[1]), &want);
+        }
+    }
+
+    /// Buffered data is checked for ASCII a block at a time before UTF-8 validation; characters
+    /// and invalid bytes at, just before and after a block edge are decoded as the spec says.
+    #[test]
+    fn buffered_text_is_checked_across_ascii_blocks() {
+        let tails: [&[u8]; 6] = [
+            "é".as_bytes(),
+            b"\xFF",
+            b"\xE6\x9D",
+            "東x".as_bytes(),
+            b"plain",
+            b"",
+        ];
+        for prefix in [0, ASCII_BLOCK - 1, ASCII_BLOCK, 2 * ASCII_BLOCK + 1] {
+            for tail in tails {
+                let mut raw = std::vec![b'a'; prefix];
+                raw.extend_from_slice(tail);
+                raw.extend_from_slice(tail);
+                let mut region = std::vec![0u8; 3 * raw.len() + 3];
+                region[..raw.len()].copy_from_slice(&raw);
+                let got = text_in_place(&mut region, raw.len()).map(ToString::to_string);
+                let want = String::from_utf8_lossy(&raw);
+                assert_eq!(got.as_deref(), Some(&*want), "{prefix} {tail:?}");
+            }
         }
     }
 
