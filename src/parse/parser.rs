@@ -595,6 +595,13 @@ impl State {
                             } else {
                                 p + 5
                             };
+                            if let Some(data) = self.data_event(input, pos, utf8, start, end) {
+                                return Some(Ok(Output::Event(Event {
+                                    event_type: "",
+                                    data,
+                                    id: resolve_text(self.committed, buf, input, utf8),
+                                })));
+                            }
                             self.on_data(buf, input, start, end, true, true)
                         } else {
                             self.on_line(buf, input, utf8, p, end)
@@ -647,6 +654,36 @@ impl State {
             RawOutput::Comment(at) => Ok(Output::Comment(resolve_text(at, buf, input, utf8))),
             RawOutput::Event(event) => self.deliver(buf, input, utf8, event),
         })
+    }
+
+    /// The most common event whole: one `data` line, `input[start..end]`, that starts a block
+    /// with nothing else in it and is followed by a blank line in the same input. Its data is
+    /// returned, borrowed from the input, with `*pos` past the blank line; the event has no type
+    /// and the committed id. `None` (and nothing changed) in every other case, which the
+    /// general path then handles.
+    #[inline(always)]
+    fn data_event<'i>(
+        &mut self,
+        input: &'i [u8],
+        pos: &mut usize,
+        utf8: &mut Utf8Window<'i>,
+        start: usize,
+        end: usize,
+    ) -> Option<&'i str> {
+        let blank = *pos;
+        let alone = !self.skipping
+            && self.data == Span::None
+            && self.event_type == Span::None
+            && self.pending.is_none();
+        if !alone
+            || !matches!(input.get(blank), Some(b'\n' | b'\r'))
+            || end - start >= self.data_cap
+        {
+            return None;
+        }
+        let data = utf8.text(input, start, end)?;
+        *pos = self.tokenizer.end_line(input, blank);
+        Some(data)
     }
 
     /// Turns a dispatched event into the output, or reports it too large once decoded.
