@@ -406,10 +406,16 @@ impl<'i> Utf8Window<'i> {
     /// `input[s..e]` as text, or `None` when it is not valid UTF-8.
     #[inline]
     fn text(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
-        let end = self.start + self.text.len();
-        if s >= self.start && e <= end {
+        if s >= self.start && e <= self.start + self.text.len() {
             return self.text.get(s - self.start..e - self.start);
         }
+        self.refill(input, s, e)
+    }
+
+    /// [`Utf8Window::text`] outside the window: validates the field alone when it lies before
+    /// the window, else moves the window to start at the field.
+    #[inline(never)]
+    fn refill(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
         if s < self.start {
             return str::from_utf8(&input[s..e]).ok();
         }
