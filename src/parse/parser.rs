@@ -25,7 +25,9 @@ use memchr::memchr;
 
 use super::error::ParseError;
 use super::text::{fitting_prefix, lossy_copy, lossy_in_place, lossy_len};
-use super::tokenizer::{Field, Line, RawToken, Tokenizer, classify_line, find_line_end, has_nul};
+use super::tokenizer::{
+    Field, Line, RawToken, SHORT_SCAN, Tokenizer, classify_line, find_line_end, has_nul,
+};
 
 /// The default buffer size of [`Parser::new`] when the type is written `Parser` alone.
 pub const DEFAULT_CAPACITY: usize = 4096;
@@ -311,13 +313,22 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
     /// The next output of `input[*pos..]`, advancing `*pos`; the engine behind [`Feed::next`]
     /// for callers (the client session) that keep the input and position themselves. They must
     /// call [`Parser::release_input`] before `input` goes away if they stop before `None`.
+    // Forced inline: its first lines are the fast path for small inputs, meant to run in the
+    // caller's loop; the rest is one call.
+    #[inline(always)]
     pub(crate) fn next_output<'a, 'i: 'a>(
         &'a mut self,
         input: &'i [u8],
         pos: &mut usize,
         utf8: &mut Utf8Window<'i>,
     ) -> Option<Result<Output<'a>, ParseError>> {
-        self.state.next_output(self.buf.as_mut(), input, pos, utf8)
+        let buf = self.buf.as_mut();
+        // Inline in the caller's loop: the rest of a `data` line begun in an earlier input, the
+        // common start of an input when a stream arrives in small pieces, costs no call.
+        if let Some(done) = self.state.continue_data(buf, input, pos) {
+            return done.err().map(Err);
+        }
+        self.state.next_output(buf, input, pos, utf8)
     }
 
     /// Copies what still borrows `input` into the buffer, so `input` may be dropped.
@@ -346,6 +357,7 @@ impl<'i, B: AsRef<[u8]> + AsMut<[u8]>> Feed<'_, 'i, B> {
     /// A [`ParseError`] reports an event that was skipped; the parser has already recovered and
     /// the next call continues with the stream.
     #[allow(clippy::should_implement_trait)] // Outputs borrow the feed: not an `Iterator`.
+    #[inline]
     pub fn next(&mut self) -> Option<Result<Output<'_>, ParseError>> {
         self.parser
             .next_output(self.input, &mut self.pos, &mut self.utf8)
@@ -370,7 +382,7 @@ fn text(bytes: &[u8]) -> &str {
 }
 
 /// Text already checked to be UTF-8, from the input (through its window) or the buffer.
-#[inline]
+#[inline(always)]
 fn resolve_text<'a, 'i: 'a>(
     loc: Loc,
     buf: &'a [u8],
@@ -404,7 +416,8 @@ impl<'i> Utf8Window<'i> {
     pub(crate) const EMPTY: Self = Self { start: 0, text: "" };
 
     /// `input[s..e]` as text, or `None` when it is not valid UTF-8.
-    #[inline]
+    // Forced inline: inside the window it is a few comparisons, paid for every borrowed field.
+    #[inline(always)]
     fn text(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
         if s >= self.start && e <= self.start + self.text.len() {
             return self.text.get(s - self.start..e - self.start);
@@ -559,6 +572,57 @@ impl State {
         self.event_type = Span::None;
         self.type_too_long = false;
         self.data = Span::None;
+    }
+
+    /// Continues a `data` line begun in an earlier input (or earlier in this one) with the
+    /// bytes at `*pos`, up to its line break or the end of the input. `Some(Ok(()))` when that
+    /// consumed the input, `Some(Err(..))` when the data outgrew the region (the event is
+    /// skipped), `None` when the engine must go on (possibly after this line was appended) or
+    /// this is not such a line.
+    #[inline(always)]
+    fn continue_data(
+        &mut self,
+        buf: &mut [u8],
+        input: &[u8],
+        pos: &mut usize,
+    ) -> Option<Result<(), ParseError>> {
+        let Line::Value {
+            field: Field::Data,
+            started: true,
+            space_checked: true,
+        } = self.tokenizer.line
+        else {
+            return None;
+        };
+        let Span::Buf(len) = self.data else {
+            return None;
+        };
+        let p = *pos;
+        let piece = input.get(p..).filter(|piece| !piece.is_empty())?;
+        if self.skipping || self.borrows {
+            return None;
+        }
+        match find_line_end(piece) {
+            None => {
+                let at = self.data_at + len;
+                let dst = buf.get_mut(at..at + piece.len())?;
+                if piece.len() < SHORT_SCAN {
+                    copy_short(dst, piece);
+                } else {
+                    dst.copy_from_slice(piece);
+                }
+                self.data = Span::Buf(len + piece.len());
+                *pos = input.len();
+                Some(Ok(()))
+            }
+            Some(off) => {
+                *pos = self.tokenizer.end_line(input, p + off);
+                if let Some(Err(e)) = self.push_data(buf, &piece[..off], len, true) {
+                    return Some(Err(e));
+                }
+                None
+            }
+        }
     }
 
     /// The next output of `input[*pos..]`: [`Parser::next_output`] without the buffer's type,
@@ -1273,6 +1337,22 @@ impl State {
             slot @ 0..3 => slot as usize,
             _ => 0,
         }
+    }
+}
+
+/// Copies `src`, shorter than [`SHORT_SCAN`], into `dst` of the same length with a few word
+/// moves instead of a call to `memcpy`.
+#[inline(always)]
+fn copy_short(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..].copy_from_slice(&src[n - 8..]);
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..].copy_from_slice(&src[n - 4..]);
+    } else {
+        dst.copy_from_slice(src);
     }
 }
 

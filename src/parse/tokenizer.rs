@@ -22,7 +22,7 @@ use memchr::{memchr, memchr2};
 
 /// Below this many bytes a plain loop finds a byte sooner than `memchr`, whose dispatch and
 /// setup cost more than the search when inputs arrive a few bytes at a time.
-const SHORT_SCAN: usize = 16;
+pub(super) const SHORT_SCAN: usize = 16;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// The longest field name we act on: `event` and `retry`.
