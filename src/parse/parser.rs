@@ -390,7 +390,7 @@ fn resolve_text<'a, 'i: 'a>(
     utf8: &mut Utf8Window<'i>,
 ) -> &'a str {
     match loc {
-        Loc::Input(s, e) => utf8.text(input, s, e).unwrap_or_default(),
+        Loc::Input(s, e) => utf8.text_field(input, s, e).unwrap_or_default(),
         Loc::Buf(s, e) if s == e => "",
         Loc::Buf(s, e) => text(&buf[s..e]),
     }
@@ -425,12 +425,23 @@ impl<'i> Utf8Window<'i> {
         self.refill(input, s, e)
     }
 
+    /// Like [`Utf8Window::text`], for a short field (an id, an event type, a comment) that is
+    /// validated alone when it lies outside the window: moving the window there would validate
+    /// kilobytes of what follows, in vain when that is a large event whose lines are copied.
+    #[inline]
+    fn text_field(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
+        if s >= self.start && e <= self.start + self.text.len() {
+            return self.text.get(s - self.start..e - self.start);
+        }
+        alone(&input[s..e])
+    }
+
     /// [`Utf8Window::text`] outside the window: validates the field alone when it lies before
     /// the window, else moves the window to start at the field.
     #[inline(never)]
     fn refill(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
         if s < self.start {
-            return str::from_utf8(&input[s..e]).ok();
+            return alone(&input[s..e]);
         }
         let bytes = &input[s..input.len().min(e.max(s.saturating_add(UTF8_WINDOW)))];
         self.start = s;
@@ -441,6 +452,12 @@ impl<'i> Utf8Window<'i> {
         };
         self.text.get(..e - s)
     }
+}
+
+/// A field validated on its own, outside any window.
+#[inline(never)]
+fn alone(field: &[u8]) -> Option<&str> {
+    str::from_utf8(field).ok()
 }
 
 const fn min(a: usize, b: usize) -> usize {
@@ -812,7 +829,7 @@ impl State {
             Field::Event
                 if !self.skipping
                     && end - start <= self.limits.max_event_type_len
-                    && utf8.text(input, start, end).is_some() =>
+                    && utf8.text_field(input, start, end).is_some() =>
             {
                 self.event_type = Span::Input(start, end);
                 self.borrows = true;
@@ -822,7 +839,7 @@ impl State {
                 if !self.skipping
                     && end - start <= self.limits.max_id_len
                     && !has_nul(&input[start..end])
-                    && utf8.text(input, start, end).is_some() =>
+                    && utf8.text_field(input, start, end).is_some() =>
             {
                 self.pending = Some(Loc::Input(start, end));
                 self.borrows = true;
@@ -871,7 +888,7 @@ impl State {
         let value = &input[start..end];
         // Only whole values are borrowed, so only they need checking here.
         let whole = first && last;
-        let mut valid = || whole && utf8.text(input, start, end).is_some();
+        let mut valid = || whole && utf8.text_field(input, start, end).is_some();
         match field {
             Field::Data => self.on_data(buf, input, start, end, first, last),
             Field::Event => {
