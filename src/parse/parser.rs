@@ -25,9 +25,7 @@ use memchr::memchr;
 
 use super::error::ParseError;
 use super::text::{fitting_prefix, lossy_copy, lossy_in_place, lossy_len};
-use super::tokenizer::{
-    Field, Line, RawToken, SHORT_SCAN, Tokenizer, classify_line, find_line_end, has_nul,
-};
+use super::tokenizer::{Field, Line, RawToken, Tokenizer, classify_line, find_line_end, has_nul};
 
 /// The default buffer size of [`Parser::new`] when the type is written `Parser` alone.
 pub const DEFAULT_CAPACITY: usize = 4096;
@@ -199,6 +197,11 @@ pub enum Output<'a> {
 /// assert_eq!(parser.last_event_id(), "7");
 /// ```
 #[derive(Clone, Debug)]
+// On small targets the buffer goes first: built in place (`MaybeUninit::write(Parser::new())`
+// into a static, as firmware does), the zeroed buffer is then one memset of the destination,
+// where the default layout made the compiler build the whole parser in a stack temporary the
+// size of the buffer and copy it. On 64-bit hosts the default layout is a little faster.
+#[cfg_attr(not(target_pointer_width = "64"), repr(C))]
 pub struct Parser<B = [u8; DEFAULT_CAPACITY]> {
     buf: B,
     state: State,
@@ -315,7 +318,8 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
     /// call [`Parser::release_input`] before `input` goes away if they stop before `None`.
     // Forced inline: its first lines are the fast path for small inputs, meant to run in the
     // caller's loop; the rest is one call.
-    #[inline(always)]
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     pub(crate) fn next_output<'a, 'i: 'a>(
         &'a mut self,
         input: &'i [u8],
@@ -324,7 +328,10 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
     ) -> Option<Result<Output<'a>, ParseError>> {
         let buf = self.buf.as_mut();
         // Inline in the caller's loop: the rest of a `data` line begun in an earlier input, the
-        // common start of an input when a stream arrives in small pieces, costs no call.
+        // common start of an input when a stream arrives in small pieces, costs no call. It is
+        // left out on smaller targets, where it would cost close to a kilobyte of flash at every
+        // call site.
+        #[cfg(target_pointer_width = "64")]
         if let Some(done) = self.state.continue_data(buf, input, pos) {
             return done.err().map(Err);
         }
@@ -382,7 +389,8 @@ fn text(bytes: &[u8]) -> &str {
 }
 
 /// Text already checked to be UTF-8, from the input (through its window) or the buffer.
-#[inline(always)]
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
 fn resolve_text<'a, 'i: 'a>(
     loc: Loc,
     buf: &'a [u8],
@@ -417,7 +425,8 @@ impl<'i> Utf8Window<'i> {
 
     /// `input[s..e]` as text, or `None` when it is not valid UTF-8.
     // Forced inline: inside the window it is a few comparisons, paid for every borrowed field.
-    #[inline(always)]
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     fn text(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
         if s >= self.start && e <= self.start + self.text.len() {
             return self.text.get(s - self.start..e - self.start);
@@ -482,12 +491,22 @@ impl Loc {
     }
 }
 
-/// What `step` found, located but not yet borrowed.
+/// What a field handler found, located but not yet borrowed.
 #[derive(Clone, Copy, Debug)]
 enum RawOutput {
-    Event(Dispatched),
     Retry(u64),
     Comment(Loc),
+}
+
+/// What the engine found at one line or piece of a line.
+#[derive(Clone, Copy, Debug)]
+enum Step {
+    /// A blank line: dispatch the event.
+    Blank,
+    /// A piece of data at `input[.0...1]`, starting the line (`.2`), ending it (`.3`).
+    Data(usize, usize, bool, bool),
+    /// What a field handler found, if anything.
+    Found(Option<Result<RawOutput, ParseError>>),
 }
 
 /// An event block that ended with a blank line, located but not yet borrowed.
@@ -596,6 +615,7 @@ impl State {
     /// consumed the input, `Some(Err(..))` when the data outgrew the region (the event is
     /// skipped), `None` when the engine must go on (possibly after this line was appended) or
     /// this is not such a line.
+    #[cfg(target_pointer_width = "64")]
     #[inline(always)]
     fn continue_data(
         &mut self,
@@ -623,7 +643,7 @@ impl State {
             None => {
                 let at = self.data_at + len;
                 let dst = buf.get_mut(at..at + piece.len())?;
-                if piece.len() < SHORT_SCAN {
+                if piece.len() <= 16 {
                     copy_short(dst, piece);
                 } else {
                     dst.copy_from_slice(piece);
@@ -648,7 +668,7 @@ impl State {
     /// The loop handles the lines that make up nearly every stream inline: a blank line, a
     /// whole `data` line, and the next piece of a `data` line split across inputs. Everything
     /// else goes through the tokenizer and the field handlers, kept out of line so the loop
-    /// stays small.
+    /// stays small. Each handler appears once: the paths meet at the [`Step`] they found.
     fn next_output<'a, 'i: 'a>(
         &mut self,
         buf: &'a mut [u8],
@@ -656,20 +676,16 @@ impl State {
         pos: &mut usize,
         utf8: &mut Utf8Window<'i>,
     ) -> Option<Result<Output<'a>, ParseError>> {
-        let raw = loop {
+        loop {
             let p = *pos;
             let Some(&b) = input.get(p) else {
                 self.spill(buf, input);
                 return None;
             };
-            let found = match self.tokenizer.line {
+            let step = match self.tokenizer.line {
                 Line::Start if b == b'\n' || b == b'\r' => {
                     *pos = self.tokenizer.end_line(input, p);
-                    // Delivered from here, so the event's parts stay in registers.
-                    if let Some(event) = self.dispatch(buf, input) {
-                        return Some(self.deliver(buf, input, utf8, event));
-                    }
-                    None
+                    Step::Blank
                 }
                 Line::Start => match find_line_end(&input[p..]) {
                     Some(off) => {
@@ -689,7 +705,7 @@ impl State {
                                     id: resolve_text(self.committed, buf, input, utf8),
                                 })));
                             }
-                            self.on_data(buf, input, start, end, true, true)
+                            Step::Data(start, end, true, true)
                         } else {
                             self.on_line(buf, input, utf8, p, end)
                         }
@@ -705,9 +721,9 @@ impl State {
                             space_checked: true,
                         };
                         if started {
-                            self.on_data(buf, input, start, input.len(), true, false)
+                            Step::Data(start, input.len(), true, false)
                         } else {
-                            None
+                            Step::Found(None)
                         }
                     }
                     None => self.on_token(buf, input, pos, utf8),
@@ -716,31 +732,37 @@ impl State {
                     field: Field::Data,
                     started: true,
                     space_checked: true,
-                } => {
-                    let (end, last) = match find_line_end(&input[p..]) {
-                        Some(off) => (p + off, true),
-                        None => (input.len(), false),
-                    };
-                    *pos = if last {
-                        self.tokenizer.end_line(input, end)
-                    } else {
-                        input.len()
-                    };
-                    self.on_data(buf, input, p, end, false, last)
-                }
+                } => match find_line_end(&input[p..]) {
+                    Some(off) => {
+                        *pos = self.tokenizer.end_line(input, p + off);
+                        Step::Data(p, p + off, false, true)
+                    }
+                    None => {
+                        *pos = input.len();
+                        Step::Data(p, input.len(), false, false)
+                    }
+                },
                 _ => self.on_token(buf, input, pos, utf8),
             };
+            let found = match step {
+                Step::Blank => match self.dispatch(buf, input) {
+                    Some(event) => return Some(self.deliver(buf, input, utf8, event)),
+                    None => continue,
+                },
+                Step::Data(start, end, first, last) => {
+                    self.on_data(buf, input, start, end, first, last)
+                }
+                Step::Found(found) => found,
+            };
             match found {
-                Some(Ok(raw)) => break raw,
-                Some(Err(e)) => return Some(Err(e)),
                 None => {}
+                Some(Ok(RawOutput::Retry(ms))) => return Some(Ok(Output::Retry(ms))),
+                Some(Ok(RawOutput::Comment(at))) => {
+                    return Some(Ok(Output::Comment(resolve_text(at, buf, input, utf8))));
+                }
+                Some(Err(e)) => return Some(Err(e)),
             }
-        };
-        Some(match raw {
-            RawOutput::Retry(ms) => Ok(Output::Retry(ms)),
-            RawOutput::Comment(at) => Ok(Output::Comment(resolve_text(at, buf, input, utf8))),
-            RawOutput::Event(event) => self.deliver(buf, input, utf8, event),
-        })
+        }
     }
 
     /// The most common event whole: one `data` line, `input[start..end]`, that starts a block
@@ -748,7 +770,8 @@ impl State {
     /// returned, borrowed from the input, with `*pos` past the blank line; the event has no type
     /// and the committed id. `None` (and nothing changed) in every other case, which the
     /// general path then handles.
-    #[inline(always)]
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     fn data_event<'i>(
         &mut self,
         input: &'i [u8],
@@ -774,7 +797,8 @@ impl State {
     }
 
     /// Turns a dispatched event into the output, or reports it too large once decoded.
-    #[inline(always)]
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     fn deliver<'a, 'i: 'a>(
         &mut self,
         buf: &'a mut [u8],
@@ -821,11 +845,13 @@ impl State {
         utf8: &mut Utf8Window<'i>,
         start: usize,
         end: usize,
-    ) -> Option<Result<RawOutput, ParseError>> {
+    ) -> Step {
         let (field, value_at) = classify_line(&input[start..end]);
         let start = start + value_at;
-        match field {
+        Step::Found(match field {
             Field::Unknown => None,
+            // `data` without a colon: an empty line of data.
+            Field::Data => return Step::Data(start, end, true, true),
             Field::Event
                 if !self.skipping
                     && end - start <= self.limits.max_event_type_len
@@ -846,7 +872,7 @@ impl State {
                 None
             }
             _ => self.on_field(buf, input, utf8, field, start, end, true, true),
-        }
+        })
     }
 
     /// Takes the next token from the tokenizer (the general path: partial lines, BOM, names
@@ -858,22 +884,30 @@ impl State {
         input: &'i [u8],
         pos: &mut usize,
         utf8: &mut Utf8Window<'i>,
-    ) -> Option<Result<RawOutput, ParseError>> {
-        match self.tokenizer.next_raw(input, pos)? {
-            RawToken::Blank => self.dispatch(buf, input).map(|e| Ok(RawOutput::Event(e))),
-            RawToken::Field {
+    ) -> Step {
+        match self.tokenizer.next_raw(input, pos) {
+            None => Step::Found(None),
+            Some(RawToken::Blank) => Step::Blank,
+            Some(RawToken::Field {
+                field: Field::Data,
+                start,
+                end,
+                first,
+                last,
+            }) => Step::Data(start, end, first, last),
+            Some(RawToken::Field {
                 field,
                 start,
                 end,
                 first,
                 last,
-            } => self.on_field(buf, input, utf8, field, start, end, first, last),
+            }) => Step::Found(self.on_field(buf, input, utf8, field, start, end, first, last)),
         }
     }
 
-    /// Acts on one piece of a field's value, `input[start..end]`.
+    /// Acts on one piece of a field's value other than data, `input[start..end]`.
     #[allow(clippy::too_many_arguments)] // One flag per fact the tokenizer found.
-    #[inline]
+    #[inline(never)]
     fn on_field<'i>(
         &mut self,
         buf: &mut [u8],
@@ -890,7 +924,8 @@ impl State {
         let whole = first && last;
         let mut valid = || whole && utf8.text_field(input, start, end).is_some();
         match field {
-            Field::Data => self.on_data(buf, input, start, end, first, last),
+            // The engine takes data itself (see `Step::Data`).
+            Field::Data | Field::Unknown => None,
             Field::Event => {
                 let valid = valid();
                 self.on_event_type(buf, value, valid, start, end, first, last)
@@ -904,12 +939,13 @@ impl State {
                 let valid = valid();
                 self.on_comment(buf, value, valid, start, end, first, last)
             }
-            Field::Unknown => None,
         }
     }
 
     // Forced inline: it runs once per event, and as a call its result travels through memory.
-    #[inline(always)]
+    // The engine has one call site.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     fn dispatch(&mut self, buf: &mut [u8], input: &[u8]) -> Option<Dispatched> {
         let skipped = core::mem::replace(&mut self.skipping, false);
         let pending = self.pending.take();
@@ -971,7 +1007,8 @@ impl State {
 
     /// Acts on a piece of a `data` line: a whole line that starts the data stays borrowed from
     /// the input; anything else is appended to the data region.
-    #[inline(always)]
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     fn on_data(
         &mut self,
         buf: &mut [u8],
@@ -1027,7 +1064,8 @@ impl State {
 
     /// Appends `value` (and the spec's line feed when it ends the line) to the `len` bytes of
     /// data in the region, or skips the event when that does not fit.
-    #[inline(always)]
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     fn push_data(
         &mut self,
         buf: &mut [u8],
@@ -1267,7 +1305,7 @@ impl State {
                 // Buffered data still has its final line feed at `e`; keep it in the check.
                 debug_assert_eq!(s, self.data_at, "buffered data starts its region");
                 let text = text_in_place(region, e - s + 1).ok_or(too_large)?;
-                Ok(&text[..text.len() - 1])
+                Ok(text.strip_suffix('\n').unwrap_or(text))
             }
         }
     }
@@ -1277,7 +1315,8 @@ impl State {
     /// It runs at the end of every input, twice (the feed's end and its drop), and usually has
     /// nothing to copy: the check stays inline and the copying out of line, so small inputs do
     /// not pay for a large function's prologue.
-    #[inline(always)]
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     fn spill(&mut self, buf: &mut [u8], input: &[u8]) {
         debug_assert!(
             self.borrows
@@ -1357,8 +1396,9 @@ impl State {
     }
 }
 
-/// Copies `src`, shorter than [`SHORT_SCAN`], into `dst` of the same length with a few word
-/// moves instead of a call to `memcpy`.
+/// Copies `src`, at most 16 bytes, into `dst` of the same length with a few word moves instead
+/// of a call to `memcpy`.
+#[cfg(target_pointer_width = "64")]
 #[inline(always)]
 fn copy_short(dst: &mut [u8], src: &[u8]) {
     let n = src.len();

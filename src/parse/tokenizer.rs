@@ -22,7 +22,7 @@ use memchr::{memchr, memchr2};
 
 /// Below this many bytes a plain loop finds a byte sooner than `memchr`, whose dispatch and
 /// setup cost more than the search when inputs arrive a few bytes at a time.
-pub(super) const SHORT_SCAN: usize = 16;
+const SHORT_SCAN: usize = 16;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 /// The longest field name we act on: `event` and `retry`.
@@ -181,9 +181,10 @@ impl Tokenizer {
 
     /// Finds the next token in `input[*pos..]`, advancing `*pos` past what it consumed.
     /// Returns `None` once every byte of `input` is consumed.
-    // Forced inline: it runs once per line, and as a call into the parser's loop its prologue,
-    // epilogue and returned token cost about as much as the line itself on small events.
-    #[inline(always)]
+    ///
+    /// The parser handles the common lines itself and calls this for the rest (a line or name
+    /// split across inputs, the BOM, a CR that ended the last input).
+    #[inline]
     pub(crate) fn next_raw(&mut self, input: &[u8], pos: &mut usize) -> Option<RawToken> {
         loop {
             let p = *pos;
@@ -284,8 +285,6 @@ impl Tokenizer {
 
     /// Handles a line that starts at `p`: the fast path when it ends inside this input.
     /// Returns `None` when the line continues past this input with nothing to report yet.
-    // Forced for the same reason as `next_raw`, whose hot path this is.
-    #[inline(always)]
     fn line_start(&mut self, input: &[u8], p: usize, pos: &mut usize) -> Option<RawToken> {
         let b = input[p];
         if b == b'\n' || b == b'\r' {
@@ -424,7 +423,8 @@ impl Tokenizer {
     /// Ends the line whose break is at `end`: the tokenizer stands at a line start, and the
     /// position after the break is returned. A CR at the very end of the input may pair with an
     /// LF at the start of the next one.
-    #[inline(always)]
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
     pub(super) fn end_line(&mut self, input: &[u8], end: usize) -> usize {
         self.line = Line::Start;
         if input[end] == b'\r' {
@@ -483,7 +483,8 @@ impl<'i> Iterator for Tokens<'_, 'i> {
 }
 
 /// The offset of the first CR or LF in `hay`.
-#[inline(always)]
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
 pub(super) fn find_line_end(hay: &[u8]) -> Option<usize> {
     if hay.len() < SHORT_SCAN {
         find_line_end_short(hay)
@@ -492,89 +493,120 @@ pub(super) fn find_line_end(hay: &[u8]) -> Option<usize> {
     }
 }
 
-/// [`find_line_end`] for fewer than [`SHORT_SCAN`] bytes: the bytes are read as one or two
-/// (overlapping) words and searched together, a few instructions instead of a loop per byte.
-#[inline(always)]
+#[cfg(target_pointer_width = "64")]
+use words::find_line_end_short;
+#[cfg(target_pointer_width = "64")]
+pub(super) use words::has_nul;
+
+/// Searches of short inputs a word at a time. They need 64-bit registers to pay; smaller targets
+/// (microcontrollers, where flash is scarce) use the plain loops below, shorter code and about as
+/// fast there.
+#[cfg(target_pointer_width = "64")]
+mod words {
+    use memchr::memchr;
+
+    use super::SHORT_SCAN;
+
+    /// [`find_line_end`](super::find_line_end) for fewer than [`SHORT_SCAN`] bytes: the bytes
+    /// are read as one or two (overlapping) words and searched together, a few instructions
+    /// instead of a loop per byte.
+    #[inline(always)]
+    pub(super) fn find_line_end_short(hay: &[u8]) -> Option<usize> {
+        find_short(hay, |w| {
+            zero_bytes(w ^ splat(b'\n')) | zero_bytes(w ^ splat(b'\r'))
+        })
+    }
+
+    /// Whether `value` holds a NUL byte.
+    #[inline(always)]
+    pub(in super::super) fn has_nul(value: &[u8]) -> bool {
+        if value.len() < SHORT_SCAN {
+            find_short(value, zero_bytes).is_some()
+        } else {
+            memchr(0, value).is_some()
+        }
+    }
+
+    /// The index of the first byte of `hay` (shorter than 16 bytes) that `hits` marks: `hits`
+    /// sets the high bit of each matching byte of a word, and of no byte below the first match.
+    #[inline(always)]
+    fn find_short(hay: &[u8], hits: impl Fn(u64) -> u64) -> Option<usize> {
+        let n = hay.len();
+        let first = |w: u64| match hits(w) {
+            0 => None,
+            found => Some(found.trailing_zeros() as usize / 8),
+        };
+        if n >= 8 {
+            if let Some(i) = first(word(&hay[..8])) {
+                return Some(i);
+            }
+            // The last eight bytes overlap the first eight, which hold no match.
+            return first(word(&hay[n - 8..])).map(|i| i + n - 8);
+        }
+        if n >= 4 {
+            // Bytes 0..4 in the low half, bytes n-4..n in the high half: together all of them.
+            let low = u64::from(half(&hay[..4]));
+            let high = u64::from(half(&hay[n - 4..]));
+            return first(low | high << 32).map(|i| if i < 4 { i } else { i + n - 8 });
+        }
+        // Fewer than four bytes, the rest of the word masked off.
+        let w = hay.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
+        let valid = (1u64 << (8 * n)) - 1;
+        match hits(w) & valid {
+            0 => None,
+            found => Some(found.trailing_zeros() as usize / 8),
+        }
+    }
+
+    /// Eight bytes as one little-endian word, so byte `i` sits in bits `8 * i..8 * i + 8`.
+    #[inline(always)]
+    fn word(bytes: &[u8]) -> u64 {
+        let mut w = [0; 8];
+        w.copy_from_slice(bytes);
+        u64::from_le_bytes(w)
+    }
+
+    /// Four bytes as one little-endian word.
+    #[inline(always)]
+    fn half(bytes: &[u8]) -> u32 {
+        let mut w = [0; 4];
+        w.copy_from_slice(bytes);
+        u32::from_le_bytes(w)
+    }
+
+    /// `b` in every byte of a word.
+    const fn splat(b: u8) -> u64 {
+        u64::from_le_bytes([b; 8])
+    }
+
+    /// The high bit of every zero byte of `w`, and possibly of bytes above the lowest zero
+    /// byte, but of none below it: `w - 0x01..` borrows only upwards from a zero byte, so the
+    /// lowest set bit is exact.
+    #[inline(always)]
+    fn zero_bytes(w: u64) -> u64 {
+        w.wrapping_sub(splat(0x01)) & !w & splat(0x80)
+    }
+}
+
+/// [`find_line_end`] for fewer than [`SHORT_SCAN`] bytes, one byte at a time.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline]
 fn find_line_end_short(hay: &[u8]) -> Option<usize> {
-    find_short(hay, |w| {
-        zero_bytes(w ^ splat(b'\n')) | zero_bytes(w ^ splat(b'\r'))
-    })
+    hay.iter().position(|&b| b == b'\n' || b == b'\r')
 }
 
 /// Whether `value` holds a NUL byte.
-#[inline(always)]
+#[cfg(not(target_pointer_width = "64"))]
+#[inline]
 pub(super) fn has_nul(value: &[u8]) -> bool {
-    if value.len() < SHORT_SCAN {
-        find_short(value, zero_bytes).is_some()
-    } else {
-        memchr(0, value).is_some()
-    }
-}
-
-/// The index of the first byte of `hay` (shorter than 16 bytes) that `hits` marks: `hits`
-/// sets the high bit of each matching byte of a word, and of no byte below the first match.
-#[inline(always)]
-fn find_short(hay: &[u8], hits: impl Fn(u64) -> u64) -> Option<usize> {
-    let n = hay.len();
-    let first = |w: u64| match hits(w) {
-        0 => None,
-        found => Some(found.trailing_zeros() as usize / 8),
-    };
-    if n >= 8 {
-        if let Some(i) = first(word(&hay[..8])) {
-            return Some(i);
-        }
-        // The last eight bytes overlap the first eight, which hold no match.
-        return first(word(&hay[n - 8..])).map(|i| i + n - 8);
-    }
-    if n >= 4 {
-        // Bytes 0..4 in the low half, bytes n-4..n in the high half: together all of them.
-        let low = u64::from(half(&hay[..4]));
-        let high = u64::from(half(&hay[n - 4..]));
-        return first(low | high << 32).map(|i| if i < 4 { i } else { i + n - 8 });
-    }
-    // Fewer than four bytes, the rest of the word masked off.
-    let w = hay.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
-    let valid = (1u64 << (8 * n)) - 1;
-    match hits(w) & valid {
-        0 => None,
-        found => Some(found.trailing_zeros() as usize / 8),
-    }
-}
-
-/// Eight bytes as one little-endian word, so byte `i` sits in bits `8 * i..8 * i + 8`.
-#[inline(always)]
-fn word(bytes: &[u8]) -> u64 {
-    let mut w = [0; 8];
-    w.copy_from_slice(bytes);
-    u64::from_le_bytes(w)
-}
-
-/// Four bytes as one little-endian word.
-#[inline(always)]
-fn half(bytes: &[u8]) -> u32 {
-    let mut w = [0; 4];
-    w.copy_from_slice(bytes);
-    u32::from_le_bytes(w)
-}
-
-/// `b` in every byte of a word.
-const fn splat(b: u8) -> u64 {
-    u64::from_le_bytes([b; 8])
-}
-
-/// The high bit of every zero byte of `w`, and possibly of bytes above the lowest zero byte, but
-/// of none below it: `w - 0x01..` borrows only upwards from a zero byte, so the lowest set bit
-/// is exact.
-#[inline(always)]
-fn zero_bytes(w: u64) -> u64 {
-    w.wrapping_sub(splat(0x01)) & !w & splat(0x80)
+    memchr(0, value).is_some()
 }
 
 /// The field of a whole line (not empty, without its line break) and where its value starts,
 /// one leading space stripped. Only the names the parser acts on are recognised, so no search
 /// for the colon is needed; an `Unknown` line's value is not located, as no one reads it.
-#[inline(always)]
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
 pub(super) fn classify_line(line: &[u8]) -> (Field, usize) {
     match line[0] {
         b'd' => named(line, Field::Data, b"data"),
@@ -588,7 +620,8 @@ pub(super) fn classify_line(line: &[u8]) -> (Field, usize) {
 
 /// [`classify_line`] for a line that may be named `name`: a constant length, so the name is
 /// compared in a register or two instead of with a call to `memcmp`.
-#[inline(always)]
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
 fn named<const N: usize>(line: &[u8], field: Field, name: &[u8; N]) -> (Field, usize) {
     if !line.starts_with(name) {
         return (Field::Unknown, line.len());
