@@ -18,6 +18,10 @@
 //!
 //! Every limit is checked against the logical (decoded) length of a field, never against where
 //! the input happened to be split, so chunking cannot change which events are delivered.
+//!
+//! Speed: `benches/README.md` has the measurements behind the shape of the engine. Helpers on
+//! the hot path are forced inline on 64-bit targets only, where that pays; on microcontrollers
+//! the compiler decides, which keeps the firmware build small (`benches/footprint.sh`).
 
 use core::str;
 
@@ -503,8 +507,15 @@ enum RawOutput {
 enum Step {
     /// A blank line: dispatch the event.
     Blank,
-    /// A piece of data at `input[.0...1]`, starting the line (`.2`), ending it (`.3`).
-    Data(usize, usize, bool, bool),
+    /// A piece of a `data` line's value, `input[start..end]`.
+    Data {
+        start: usize,
+        end: usize,
+        /// It starts the value.
+        first: bool,
+        /// It ends the line.
+        last: bool,
+    },
     /// What a field handler found, if anything.
     Found(Option<Result<RawOutput, ParseError>>),
 }
@@ -705,7 +716,12 @@ impl State {
                                     id: resolve_text(self.committed, buf, input, utf8),
                                 })));
                             }
-                            Step::Data(start, end, true, true)
+                            Step::Data {
+                                start,
+                                end,
+                                first: true,
+                                last: true,
+                            }
                         } else {
                             self.on_line(buf, input, utf8, p, end)
                         }
@@ -721,7 +737,12 @@ impl State {
                             space_checked: true,
                         };
                         if started {
-                            Step::Data(start, input.len(), true, false)
+                            Step::Data {
+                                start,
+                                end: input.len(),
+                                first: true,
+                                last: false,
+                            }
                         } else {
                             Step::Found(None)
                         }
@@ -735,11 +756,21 @@ impl State {
                 } => match find_line_end(&input[p..]) {
                     Some(off) => {
                         *pos = self.tokenizer.end_line(input, p + off);
-                        Step::Data(p, p + off, false, true)
+                        Step::Data {
+                            start: p,
+                            end: p + off,
+                            first: false,
+                            last: true,
+                        }
                     }
                     None => {
                         *pos = input.len();
-                        Step::Data(p, input.len(), false, false)
+                        Step::Data {
+                            start: p,
+                            end: input.len(),
+                            first: false,
+                            last: false,
+                        }
                     }
                 },
                 _ => self.on_token(buf, input, pos, utf8),
@@ -749,9 +780,12 @@ impl State {
                     Some(event) => return Some(self.deliver(buf, input, utf8, event)),
                     None => continue,
                 },
-                Step::Data(start, end, first, last) => {
-                    self.on_data(buf, input, start, end, first, last)
-                }
+                Step::Data {
+                    start,
+                    end,
+                    first,
+                    last,
+                } => self.on_data(buf, input, start, end, first, last),
                 Step::Found(found) => found,
             };
             match found {
@@ -851,7 +885,14 @@ impl State {
         Step::Found(match field {
             Field::Unknown => None,
             // `data` without a colon: an empty line of data.
-            Field::Data => return Step::Data(start, end, true, true),
+            Field::Data => {
+                return Step::Data {
+                    start,
+                    end,
+                    first: true,
+                    last: true,
+                };
+            }
             Field::Event
                 if !self.skipping
                     && end - start <= self.limits.max_event_type_len
@@ -894,7 +935,12 @@ impl State {
                 end,
                 first,
                 last,
-            }) => Step::Data(start, end, first, last),
+            }) => Step::Data {
+                start,
+                end,
+                first,
+                last,
+            },
             Some(RawToken::Field {
                 field,
                 start,

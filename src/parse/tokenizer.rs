@@ -17,6 +17,8 @@
 //! value that began in an earlier input). Keeping the BOM and CR facts in the same state lets the
 //! common case, `Start`, be recognised with one comparison. Each input byte is examined a bounded
 //! number of times, so the work is linear in the input for any chunking.
+//!
+//! As in the parser, hot helpers are forced inline on 64-bit targets only.
 
 use memchr::{memchr, memchr2};
 
