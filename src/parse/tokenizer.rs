@@ -5,15 +5,20 @@
 //!
 //! - one leading UTF-8 BOM is stripped at stream start, also when split across inputs;
 //! - a line ends at CRLF, LF or CR; a CR that ends one input and an LF that starts the next are
-//!   one line break (the CR sets `pending_cr`, which swallows exactly one LF that follows);
+//!   one line break (the CR leaves the state `AfterCr`, which swallows exactly one LF that follows);
 //! - a line starting with `:` is a comment; otherwise the bytes before the first `:` are the field
 //!   name and the bytes after it the value, minus exactly one leading space; a line without a
 //!   colon is a field name with an empty value; an empty line dispatches.
 //!
-//! States: `Start` (at the beginning of a line), `Name` (a line whose name began in an earlier
-//! input; at most five name bytes are kept, since no field name we act on is longer), `Value`
-//! (inside a value that began in an earlier input). Each input byte is examined a bounded number of
-//! times, so the work is linear in the input for any chunking.
+//! States: `Bom` (at stream start, part of a BOM matched), `Start` (at the beginning of a line),
+//! `AfterCr` (at the beginning of a line that follows a CR which ended the last input: one LF
+//! here still belongs to that line break), `Name` (a line whose name began in an earlier input;
+//! at most five name bytes are kept, since no field name we act on is longer), `Value` (inside a
+//! value that began in an earlier input). Keeping the BOM and CR facts in the same state lets the
+//! common case, `Start`, be recognised with one comparison. Each input byte is examined a bounded
+//! number of times, so the work is linear in the input for any chunking.
+//!
+//! As in the parser, hot helpers are forced inline on 64-bit targets only.
 
 use memchr::{memchr, memchr2};
 
@@ -22,8 +27,6 @@ use memchr::{memchr, memchr2};
 const SHORT_SCAN: usize = 16;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
-/// Marks that the start-of-stream BOM check is over.
-const BOM_DONE: u8 = u8::MAX;
 /// The longest field name we act on: `event` and `retry`.
 const NAME_MAX: usize = 5;
 /// Name length meaning "longer than any known name".
@@ -105,17 +108,19 @@ pub enum Token<'i> {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Debug)]
 pub struct Tokenizer {
-    line: Line,
-    /// BOM bytes matched so far at stream start, or `BOM_DONE`.
-    bom: u8,
-    /// The last line ended with a CR at the very end of an input; one LF that follows belongs to it.
-    pending_cr: bool,
+    pub(super) line: Line,
 }
 
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug)]
-enum Line {
+pub(super) enum Line {
+    /// At stream start, with this many BOM bytes matched so far.
+    Bom(u8),
+    /// At the beginning of a line.
     Start,
+    /// A line starts here, and the last one ended with a CR at the very end of an input: one LF
+    /// that follows belongs to that line break.
+    AfterCr,
     Name {
         name: [u8; NAME_MAX],
         len: u8,
@@ -143,11 +148,7 @@ pub(crate) enum RawToken {
 impl Tokenizer {
     /// Creates a tokenizer at the start of a stream.
     pub const fn new() -> Self {
-        Self {
-            line: Line::Start,
-            bom: 0,
-            pending_cr: false,
-        }
+        Self { line: Line::Bom(0) }
     }
 
     /// Returns an iterator over the tokens in `input`, continuing from earlier inputs.
@@ -170,42 +171,41 @@ impl Tokenizer {
 
     /// Whether the tokenizer stands at the start of a line (no line is half read).
     pub fn at_line_start(&self) -> bool {
-        matches!(self.line, Line::Start)
+        matches!(self.line, Line::Start | Line::AfterCr | Line::Bom(_))
     }
 
     /// Forgets a CR that ended the last input, so that ending the stream does not wait for its LF.
     pub(crate) fn clear_pending_cr(&mut self) {
-        self.pending_cr = false;
+        if matches!(self.line, Line::AfterCr) {
+            self.line = Line::Start;
+        }
     }
 
     /// Finds the next token in `input[*pos..]`, advancing `*pos` past what it consumed.
     /// Returns `None` once every byte of `input` is consumed.
-    // Forced inline: it runs once per line, and as a call into the parser's loop its prologue,
-    // epilogue and returned token cost about as much as the line itself on small events.
-    #[inline(always)]
+    ///
+    /// The parser handles the common lines itself and calls this for the rest (a line or name
+    /// split across inputs, the BOM, a CR that ended the last input).
+    #[inline]
     pub(crate) fn next_raw(&mut self, input: &[u8], pos: &mut usize) -> Option<RawToken> {
         loop {
             let p = *pos;
             if p >= input.len() {
                 return None;
             }
-            if self.bom != BOM_DONE {
-                *pos = self.skip_bom(input, p);
-                continue;
-            }
             match self.line {
                 Line::Start => {
-                    if self.pending_cr {
-                        self.pending_cr = false;
-                        if input[p] == b'\n' {
-                            *pos = p + 1;
-                            continue;
-                        }
-                    }
                     if let Some(token) = self.line_start(input, p, pos) {
                         return Some(token);
                     }
                 }
+                Line::AfterCr => {
+                    self.line = Line::Start;
+                    if input[p] == b'\n' {
+                        *pos = p + 1;
+                    }
+                }
+                Line::Bom(matched) => *pos = self.skip_bom(input, p, matched),
                 Line::Name { name, len } => {
                     if let Some(token) = self.continue_name(input, p, pos, name, len) {
                         return Some(token);
@@ -234,8 +234,7 @@ impl Tokenizer {
                     let (end, last) = match find_line_end(&input[p..]) {
                         Some(off) => {
                             let end = p + off;
-                            *pos = self.after_line_end(input, end);
-                            self.line = Line::Start;
+                            *pos = self.end_line(input, end);
                             (end, true)
                         }
                         None => {
@@ -261,43 +260,44 @@ impl Tokenizer {
     }
 
     /// Matches the start-of-stream BOM one byte at a time, so a BOM split across inputs is found.
-    fn skip_bom(&mut self, input: &[u8], mut p: usize) -> usize {
-        while usize::from(self.bom) < BOM.len() {
+    fn skip_bom(&mut self, input: &[u8], mut p: usize, mut matched: u8) -> usize {
+        while let Some(&want) = BOM.get(usize::from(matched)) {
             let Some(&b) = input.get(p) else {
+                self.line = Line::Bom(matched);
                 return p;
             };
-            if b != BOM[usize::from(self.bom)] {
+            if b != want {
                 // A line that starts with part of a BOM has a non-ASCII field name: unknown.
-                if self.bom > 0 {
-                    self.line = Line::Name {
+                self.line = if matched > 0 {
+                    Line::Name {
                         name: [0; NAME_MAX],
                         len: NAME_UNKNOWN,
-                    };
-                }
-                break;
+                    }
+                } else {
+                    Line::Start
+                };
+                return p;
             }
-            self.bom += 1;
+            matched += 1;
             p += 1;
         }
-        self.bom = BOM_DONE;
+        self.line = Line::Start;
         p
     }
 
     /// Handles a line that starts at `p`: the fast path when it ends inside this input.
     /// Returns `None` when the line continues past this input with nothing to report yet.
-    // Forced for the same reason as `next_raw`, whose hot path this is.
-    #[inline(always)]
     fn line_start(&mut self, input: &[u8], p: usize, pos: &mut usize) -> Option<RawToken> {
         let b = input[p];
         if b == b'\n' || b == b'\r' {
-            *pos = self.after_line_end(input, p);
+            *pos = self.end_line(input, p);
             return Some(RawToken::Blank);
         }
         let rest = &input[p..];
         if let Some(off) = find_line_end(rest) {
             let end = p + off;
             let (field, value_at) = split_line(&input[p..end]);
-            *pos = self.after_line_end(input, end);
+            *pos = self.end_line(input, end);
             return Some(RawToken::Field {
                 field,
                 start: p + value_at,
@@ -387,8 +387,7 @@ impl Tokenizer {
         };
         let field = self.pending_field();
         let end = p + off;
-        *pos = self.after_line_end(input, end);
-        self.line = Line::Start;
+        *pos = self.end_line(input, end);
         Some(RawToken::Field {
             field,
             start: end,
@@ -423,14 +422,18 @@ impl Tokenizer {
         }
     }
 
-    /// Position after the line break at `end`; a CR at the very end of the input may pair with
-    /// an LF at the start of the next one.
-    fn after_line_end(&mut self, input: &[u8], end: usize) -> usize {
+    /// Ends the line whose break is at `end`: the tokenizer stands at a line start, and the
+    /// position after the break is returned. A CR at the very end of the input may pair with an
+    /// LF at the start of the next one.
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
+    pub(super) fn end_line(&mut self, input: &[u8], end: usize) -> usize {
+        self.line = Line::Start;
         if input[end] == b'\r' {
             match input.get(end + 1) {
                 Some(b'\n') => return end + 2,
                 Some(_) => {}
-                None => self.pending_cr = true,
+                None => self.line = Line::AfterCr,
             }
         }
         end + 1
@@ -482,18 +485,164 @@ impl<'i> Iterator for Tokens<'_, 'i> {
 }
 
 /// The offset of the first CR or LF in `hay`.
-#[inline(always)]
-fn find_line_end(hay: &[u8]) -> Option<usize> {
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
+pub(super) fn find_line_end(hay: &[u8]) -> Option<usize> {
     if hay.len() < SHORT_SCAN {
-        hay.iter().position(|&b| b == b'\n' || b == b'\r')
+        find_line_end_short(hay)
     } else {
         memchr2(b'\n', b'\r', hay)
     }
 }
 
+#[cfg(target_pointer_width = "64")]
+use words::find_line_end_short;
+#[cfg(target_pointer_width = "64")]
+pub(super) use words::has_nul;
+
+/// Searches of short inputs a word at a time. They need 64-bit registers to pay; smaller targets
+/// (microcontrollers, where flash is scarce) use the plain loops below, shorter code and about as
+/// fast there.
+#[cfg(target_pointer_width = "64")]
+mod words {
+    use memchr::memchr;
+
+    use super::SHORT_SCAN;
+
+    /// [`find_line_end`](super::find_line_end) for fewer than [`SHORT_SCAN`] bytes: the bytes
+    /// are read as one or two (overlapping) words and searched together, a few instructions
+    /// instead of a loop per byte.
+    #[inline(always)]
+    pub(super) fn find_line_end_short(hay: &[u8]) -> Option<usize> {
+        find_short(hay, |w| {
+            zero_bytes(w ^ splat(b'\n')) | zero_bytes(w ^ splat(b'\r'))
+        })
+    }
+
+    /// Whether `value` holds a NUL byte.
+    #[inline(always)]
+    pub(in super::super) fn has_nul(value: &[u8]) -> bool {
+        if value.len() < SHORT_SCAN {
+            find_short(value, zero_bytes).is_some()
+        } else {
+            memchr(0, value).is_some()
+        }
+    }
+
+    /// The index of the first byte of `hay` (shorter than 16 bytes) that `hits` marks: `hits`
+    /// sets the high bit of each matching byte of a word, and of no byte below the first match.
+    #[inline(always)]
+    fn find_short(hay: &[u8], hits: impl Fn(u64) -> u64) -> Option<usize> {
+        let n = hay.len();
+        let first = |w: u64| match hits(w) {
+            0 => None,
+            found => Some(found.trailing_zeros() as usize / 8),
+        };
+        if n >= 8 {
+            if let Some(i) = first(word(&hay[..8])) {
+                return Some(i);
+            }
+            // The last eight bytes overlap the first eight, which hold no match.
+            return first(word(&hay[n - 8..])).map(|i| i + n - 8);
+        }
+        if n >= 4 {
+            // Bytes 0..4 in the low half, bytes n-4..n in the high half: together all of them.
+            let low = u64::from(half(&hay[..4]));
+            let high = u64::from(half(&hay[n - 4..]));
+            return first(low | high << 32).map(|i| if i < 4 { i } else { i + n - 8 });
+        }
+        // Fewer than four bytes, the rest of the word masked off.
+        let w = hay.iter().rev().fold(0, |w, &b| w << 8 | u64::from(b));
+        let valid = (1u64 << (8 * n)) - 1;
+        match hits(w) & valid {
+            0 => None,
+            found => Some(found.trailing_zeros() as usize / 8),
+        }
+    }
+
+    /// Eight bytes as one little-endian word, so byte `i` sits in bits `8 * i..8 * i + 8`.
+    #[inline(always)]
+    fn word(bytes: &[u8]) -> u64 {
+        let mut w = [0; 8];
+        w.copy_from_slice(bytes);
+        u64::from_le_bytes(w)
+    }
+
+    /// Four bytes as one little-endian word.
+    #[inline(always)]
+    fn half(bytes: &[u8]) -> u32 {
+        let mut w = [0; 4];
+        w.copy_from_slice(bytes);
+        u32::from_le_bytes(w)
+    }
+
+    /// `b` in every byte of a word.
+    const fn splat(b: u8) -> u64 {
+        u64::from_le_bytes([b; 8])
+    }
+
+    /// The high bit of every zero byte of `w`, and possibly of bytes above the lowest zero
+    /// byte, but of none below it: `w - 0x01..` borrows only upwards from a zero byte, so the
+    /// lowest set bit is exact.
+    #[inline(always)]
+    fn zero_bytes(w: u64) -> u64 {
+        w.wrapping_sub(splat(0x01)) & !w & splat(0x80)
+    }
+}
+
+/// [`find_line_end`] for fewer than [`SHORT_SCAN`] bytes, one byte at a time.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline]
+fn find_line_end_short(hay: &[u8]) -> Option<usize> {
+    hay.iter().position(|&b| b == b'\n' || b == b'\r')
+}
+
+/// Whether `value` holds a NUL byte.
+#[cfg(not(target_pointer_width = "64"))]
+#[inline]
+pub(super) fn has_nul(value: &[u8]) -> bool {
+    memchr(0, value).is_some()
+}
+
+/// The field of a whole line (not empty, without its line break) and where its value starts,
+/// one leading space stripped. Only the names the parser acts on are recognised, so no search
+/// for the colon is needed; an `Unknown` line's value is not located, as no one reads it.
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
+pub(super) fn classify_line(line: &[u8]) -> (Field, usize) {
+    match line[0] {
+        b'd' => named(line, Field::Data, b"data"),
+        b'e' => named(line, Field::Event, b"event"),
+        b'i' => named(line, Field::Id, b"id"),
+        b'r' => named(line, Field::Retry, b"retry"),
+        b':' => named(line, Field::Comment, b""),
+        _ => (Field::Unknown, line.len()),
+    }
+}
+
+/// [`classify_line`] for a line that may be named `name`: a constant length, so the name is
+/// compared in a register or two instead of with a call to `memcmp`.
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
+fn named<const N: usize>(line: &[u8], field: Field, name: &[u8; N]) -> (Field, usize) {
+    if !line.starts_with(name) {
+        return (Field::Unknown, line.len());
+    }
+    let value_at = match line.get(N) {
+        None => return (field, line.len()),
+        Some(b':') => N + 1,
+        Some(_) => return (Field::Unknown, line.len()),
+    };
+    if line.get(value_at) == Some(&b' ') {
+        (field, value_at + 1)
+    } else {
+        (field, value_at)
+    }
+}
+
 /// Splits a whole line into its field and the offset where the value starts.
 #[inline]
-fn split_line(line: &[u8]) -> (Field, usize) {
+pub(super) fn split_line(line: &[u8]) -> (Field, usize) {
     let (field, colon) = if line.starts_with(b"data:") {
         (Field::Data, 4)
     } else if line[0] == b':' {
@@ -520,5 +669,77 @@ fn field_named(name: &[u8]) -> Field {
         b"id" => Field::Id,
         b"retry" => Field::Retry,
         _ => Field::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The word search agrees with a plain scan for every length below `SHORT_SCAN`, every
+    /// position of the first line end, and neighbours that could fool a borrow (0x00, 0x0B,
+    /// 0x0C, 0x0E, 0x80, 0xFF).
+    #[test]
+    fn short_scan_finds_the_first_line_end() {
+        let fillers = [b'a', 0x00, 0x0B, 0x0C, 0x0E, 0x80, 0xFF];
+        for len in 0..SHORT_SCAN {
+            for filler in fillers {
+                for first in 0..=len {
+                    for (eol, later) in [(b'\n', b'\r'), (b'\r', b'\n'), (b'\n', b'\n')] {
+                        let mut hay = [filler; SHORT_SCAN];
+                        let hay = &mut hay[..len];
+                        if first < len {
+                            hay[first] = eol;
+                            for b in hay.iter_mut().skip(first + 1).step_by(3) {
+                                *b = later;
+                            }
+                        }
+                        let want = hay.iter().position(|&b| b == b'\n' || b == b'\r');
+                        assert_eq!(find_line_end_short(hay), want, "{hay:?}");
+                        assert_eq!(find_line_end(hay), want, "{hay:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// For every line built from name-like pieces, the colon-free classification agrees with
+    /// `split_line` on the field, and on the value's start for every field but `Unknown`.
+    #[test]
+    fn classify_line_agrees_with_split_line() {
+        let pieces: [&[u8]; 12] = [
+            b"data", b"event", b"id", b"retry", b":", b" ", b"x", b"d", b"ev", b"a", b"::", b"\xEF",
+        ];
+        let mut line = [0u8; 24];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let len = a.len() + b.len() + c.len();
+                    line[..a.len()].copy_from_slice(a);
+                    line[a.len()..a.len() + b.len()].copy_from_slice(b);
+                    line[a.len() + b.len()..len].copy_from_slice(c);
+                    let line = &line[..len];
+                    let (field, at) = classify_line(line);
+                    let (want_field, want_at) = split_line(line);
+                    assert_eq!(field, want_field, "{line:?}");
+                    if field != Field::Unknown {
+                        assert_eq!(at, want_at, "{line:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn has_nul_finds_a_nul_anywhere() {
+        for len in 0..40 {
+            let mut value = [b'\x01'; 40];
+            assert!(!has_nul(&value[..len]));
+            for at in 0..len {
+                value = [0x80; 40];
+                value[at] = 0;
+                assert!(has_nul(&value[..len]), "{len} {at}");
+            }
+        }
     }
 }
