@@ -752,12 +752,56 @@ impl State {
         pos: &mut usize,
         utf8: &mut Utf8Window<'i>,
     ) -> Option<Result<Output<'a>, ParseError>> {
+        // Speed for servers and desktops; small targets keep one copy of the loop for flash.
+        #[cfg(target_pointer_width = "64")]
+        if let Some(data) = self.lone_data_event(input, pos, utf8) {
+            let id = resolve_text(self.committed, buf, input, utf8);
+            return Some(Ok(Output::Event(Event {
+                event_type: "",
+                data,
+                id,
+            })));
+        }
         Some(match self.find(buf, input, pos, utf8)? {
             Ok(Found::Event(event)) => self.deliver(buf, input, utf8, event.0).map(Output::Event),
             Ok(Found::Retry(ms)) => Ok(Output::Retry(ms)),
             Ok(Found::Comment(at)) => Ok(Output::Comment(resolve_text(at.0, buf, input, utf8))),
             Err(e) => Err(e),
         })
+    }
+
+    /// The most common event whole, a lone `data` line and its blank line (token streams send
+    /// little else), returned straight to a [`Feed`] without the detour through [`Found`] that
+    /// [`State::find`] takes: that detour cost a tenth of the throughput on such streams.
+    /// `None`, with nothing consumed or changed, in every other case.
+    #[cfg(target_pointer_width = "64")]
+    #[inline(always)]
+    fn lone_data_event<'i>(
+        &mut self,
+        input: &'i [u8],
+        pos: &mut usize,
+        utf8: &mut Utf8Window<'i>,
+    ) -> Option<&'i str> {
+        let alone = matches!(self.tokenizer.line, Line::Start)
+            && !self.skipping
+            && self.data == Span::None
+            && self.event_type == Span::None
+            && self.pending.is_none();
+        let p = *pos;
+        let rest = input
+            .get(p..)
+            .filter(|rest| alone && rest.starts_with(b"data:"))?;
+        let end = p + find_line_end(rest)?;
+        let start = if rest[5] == b' ' { p + 6 } else { p + 5 };
+        let mut after = self.tokenizer.end_line(input, end);
+        let data = self.data_event(input, &mut after, utf8, start, end);
+        match data {
+            Some(_) => *pos = after,
+            // `end_line` may have noted a CR at the end of the input; the general path will
+            // read this line again from the start.
+            None => self.tokenizer.line = Line::Start,
+        }
+        data
     }
 
     /// The engine: consumes `input[*pos..]` up to the next output and says where it lies,
