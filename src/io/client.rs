@@ -262,13 +262,8 @@ where
     loop {
         // Steps 1 and 3 with no connection open.
         let now = timer.now();
-        handler.poll_commands(now, session);
-        if let Some(ended) = drain_story(now, session, handler) {
+        if let Some(ended) = start_turn(now, session, handler) {
             return ended;
-        }
-        if session.state() == State::Closed {
-            // Closed before the loop started, its story already heard.
-            return Ended::Stopped;
         }
         // Read before `poll_action`, whose `Connect` borrows the session: taking the action
         // leaves the deadline where it is.
@@ -404,6 +399,21 @@ async fn sleep_past<T: super::Timer>(timer: &mut T, deadline: Option<Instant>) {
 }
 
 /// Step 3: hands the story to the handler. `Some` ends the loop.
+/// Steps 1 and 3 with no connection open, shared by both loops: the application's commands,
+/// then the story so far. `Some` when the loop must end (a session closed before the loop
+/// started has had its story heard already).
+pub(super) fn start_turn<H: Handler>(
+    now: Instant,
+    session: &mut ClientSession<'_>,
+    handler: &mut H,
+) -> Option<Ended> {
+    handler.poll_commands(now, session);
+    if let Some(ended) = drain_story(now, session, handler) {
+        return Some(ended);
+    }
+    (session.state() == State::Closed).then_some(Ended::Stopped)
+}
+
 fn drain_story<H: Handler>(
     now: Instant,
     session: &mut ClientSession<'_>,

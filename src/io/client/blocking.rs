@@ -11,8 +11,8 @@ use std::net::{TcpStream, ToSocketAddrs};
 
 use embedded_io::ErrorKind;
 
-use super::{Ended, Handler, deliver, drain_story, fill, stop};
-use crate::client::{Action, ClientSession, State};
+use super::{Ended, Handler, deliver, drain_story, fill, start_turn, stop};
+use crate::client::{Action, ClientSession};
 use crate::time::{Instant, StdOrigin};
 
 /// How often the loop looks at [`Handler::poll_commands`] while the session has no deadline
@@ -73,12 +73,8 @@ pub fn run_blocking<H: Handler>(
     let tx = if tx.is_empty() { &mut one_tx[..] } else { tx };
     loop {
         let now = origin.current();
-        handler.poll_commands(now, session);
-        if let Some(ended) = drain_story(now, session, handler) {
+        if let Some(ended) = start_turn(now, session, handler) {
             return ended;
-        }
-        if session.state() == State::Closed {
-            return Ended::Stopped;
         }
         let deadline = session.poll_timeout();
         match session.poll_action() {
