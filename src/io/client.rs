@@ -29,8 +29,8 @@ use core::future::Future;
 use core::ops::ControlFlow;
 
 #[cfg(feature = "embedded-io-async-0.7")]
-use crate::client::{Action, State};
-use crate::client::{ClientSession, CloseReason, ResumeMode, SessionEvent};
+use crate::client::Action;
+use crate::client::{ClientSession, CloseReason, ResumeMode, SessionEvent, State};
 use crate::parse::{Event, ParseError};
 use crate::time::Instant;
 
