@@ -69,6 +69,21 @@ fn id_only_block_sets_the_id() {
     assert_eq!(reconnect(&mut client), Some("9".to_owned()));
 }
 
+/// WHATWG HTML §9.2.6, "dispatch the event": the last event ID string is set from the buffer
+/// *before* the empty data buffer makes the dispatch return, so an id-only block sets the resume
+/// id, also after lines of garbage (unknown fields, NULs, invalid UTF-8) that the parser ignores.
+/// The client fuzz target once flagged this as a fault; the target's model was wrong (see
+/// `fuzz/README.md`), and this is the rule it now follows.
+#[test]
+fn an_id_only_block_after_garbage_sets_the_resume_id() {
+    let mut client = Client::new(CONFIG);
+    let got = client.open(b"\0\0\0\0\xff\xff\xff6\xff\xffa\n\nid: 2\ndat55 b\n\n");
+    assert!(got.is_empty(), "{got:?}");
+    assert_eq!(client.session.last_event_id(), "2");
+    assert_eq!(client.session.resume_id(), "2");
+    assert_eq!(reconnect(&mut client), Some("2".to_owned()));
+}
+
 #[test]
 fn id_of_a_partial_event_cut_by_the_disconnect_is_never_taken() {
     let mut client = Client::new(CONFIG);
