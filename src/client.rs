@@ -235,9 +235,10 @@ impl<'b> ClientSession<'b> {
     /// request after the configured ones.
     ///
     /// This is the place for credentials that expire (a fresh bearer token for every attempt):
-    /// the headers are written at once and not kept. Check
-    /// [`Action::Connect::cross_origin`](Action::Connect) before handing them to a redirect
-    /// target.
+    /// the headers are written at once and not kept. On a redirect to another origin
+    /// ([`Action::Connect::cross_origin`](Action::Connect)) the sensitive ones among them are
+    /// left out, as the configured ones are (see
+    /// [Credentials and redirects](ClientConfig#credentials-and-redirects)).
     ///
     /// # Errors
     ///
@@ -792,14 +793,15 @@ impl<'b> ClientSession<'b> {
         write_request(
             self.transmit,
             RequestParts {
+                config: &self.config,
                 method,
                 host,
                 port,
                 target,
                 id: header_safe(id),
-                headers: self.config.headers,
                 extra,
                 body,
+                cross_origin: self.route.cross_origin(),
             },
         )
     }
@@ -812,14 +814,15 @@ impl<'b> ClientSession<'b> {
         write_request(
             self.transmit,
             RequestParts {
+                config: &self.config,
                 method: self.config.method,
                 host,
                 port,
                 target,
                 id: LONGEST.get(..max).unwrap_or_default(),
-                headers: self.config.headers,
                 extra: &[],
                 body: self.config.body,
+                cross_origin: false,
             },
         )
         .map(|_| ())
@@ -828,14 +831,15 @@ impl<'b> ClientSession<'b> {
         write_request(
             self.transmit,
             RequestParts {
+                config: &self.config,
                 method: self.config.method,
                 host,
                 port,
                 target,
                 id: self.config.last_event_id,
-                headers: self.config.headers,
                 extra: &[],
                 body: self.config.body,
+                cross_origin: false,
             },
         )
         .map(|_| ())

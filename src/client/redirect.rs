@@ -119,23 +119,31 @@ fn unbracket(host: &str) -> &str {
 
 /// Everything a request is written from.
 pub(super) struct RequestParts<'r> {
+    pub(super) config: &'r ClientConfig<'r>,
     pub(super) method: &'r str,
     pub(super) host: &'r str,
     pub(super) port: u16,
     pub(super) target: &'r str,
     pub(super) id: &'r str,
-    pub(super) headers: &'r [(&'r str, &'r str)],
     pub(super) extra: &'r [(&'r str, &'r str)],
     pub(super) body: Option<&'r [u8]>,
+    /// The request goes to another origin than the configured one: sensitive headers stay out.
+    pub(super) cross_origin: bool,
 }
 
-/// Writes the request head (the body is sent from where it lies) into `out`.
+/// Writes the request head (the body is sent from where it lies) into `out`: the configured
+/// headers, then the per-attempt ones, both without the sensitive ones on a cross-origin
+/// request. Withholding them here, where every shell's request is written, means no shell can
+/// forget to.
 pub(super) fn write_request(
     out: &mut [u8],
     parts: RequestParts<'_>,
 ) -> Result<usize, RequestBuildError> {
     let mut headers = Vec::<(&str, &str), MAX_HEADERS>::new();
-    for &header in parts.headers.iter().chain(parts.extra) {
+    let sent = parts.config.headers.iter().chain(parts.extra);
+    for &header in
+        sent.filter(|(name, _)| !(parts.cross_origin && parts.config.is_sensitive_header(name)))
+    {
         headers
             .push(header)
             .map_err(|_| RequestBuildError::TooManyHeaders { max: MAX_HEADERS })?;
