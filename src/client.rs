@@ -29,6 +29,16 @@
 //! - The resume id (`Last-Event-ID`) is the parser's last event ID, which is committed only when
 //!   an event block is dispatched, so an id from an event cut off by a disconnect never counts;
 //!   in acknowledged mode it is the id the application acknowledged last.
+//! - An event too large for the parser is skipped and reported once (a [`ParseError`] from
+//!   [`Messages::next`]), and its id, when its block had one, is still committed as the last
+//!   event ID when the block ends. The session never asks for a skipped event again: a server
+//!   that honours `Last-Event-ID` would resend it on every reconnect, and a stream that ends
+//!   after it would loop (skip, reconnect) for ever. In acknowledged mode a skipped event counts
+//!   as delivered and reported: when the application had acknowledged everything handed out
+//!   before it, the acknowledged id moves past it at once (with a [`SessionEvent::PersistId`]);
+//!   otherwise the application's next acknowledgement covers it.
+//!
+//! [`ParseError`]: crate::parse::ParseError
 //! - Every received byte re-arms the idle watchdog; the server's `:keepalive N` comment resizes
 //!   it.
 //! - Time that goes backwards is clamped to the latest `now` seen.
@@ -156,6 +166,9 @@ pub struct ClientSession<'b> {
     events: Deque<SessionEvent<'static>, EVENT_QUEUE>,
     persist: bool,
     acked: String<ID_CAPACITY>,
+    /// Acknowledged mode: an event was skipped while the application had acknowledged every
+    /// event handed out, so its id is acknowledged as soon as its block commits it.
+    skip_pending: bool,
 }
 
 impl<'b> ClientSession<'b> {
@@ -212,6 +225,7 @@ impl<'b> ClientSession<'b> {
             events: Deque::new(),
             persist: false,
             acked,
+            skip_pending: false,
         };
         session.check_request()?;
         session.begin_attempt(now);
@@ -618,6 +632,8 @@ impl<'b> ClientSession<'b> {
     /// Drops the connection (or attempt) in progress: queues `Disconnect` for a socket handed
     /// out, forgets queued output and discards any partial event.
     fn end_connection(&mut self) {
+        self.settle_skip();
+        self.skip_pending = false;
         if self.socket {
             self.socket = false;
             self.pending_disconnect = true;
@@ -763,6 +779,25 @@ impl<'b> ClientSession<'b> {
     fn on_keepalive(&mut self, now: Instant, interval: Duration) {
         if let Phase::Open { idle, .. } = &mut self.phase {
             idle.handle_announcement(now, interval);
+        }
+    }
+
+    /// Acknowledged mode: a skip was reported; it is acknowledged with the events before it if
+    /// those were.
+    fn skip_reported(&mut self) {
+        self.skip_pending |= self.config.resume == ResumeMode::Acknowledged
+            && self.acked.as_str() == self.parser.last_event_id();
+    }
+
+    /// Acknowledges the id a skipped block committed, once it has (see [`Self::skip_reported`]).
+    /// No event was handed out since the skip, so nothing unacknowledged is passed over.
+    fn settle_skip(&mut self) {
+        if self.skip_pending && self.acked.as_str() != self.parser.last_event_id() {
+            self.skip_pending = false;
+            self.acked.clear();
+            // Cannot fail: the parser's ids fit `ID_CAPACITY`.
+            let _ = self.acked.push_str(self.parser.last_event_id());
+            self.persist = true;
         }
     }
 
