@@ -15,7 +15,7 @@
 //! | Open | EOF, error, body end, idle timeout, pong overdue, bad framing, undelivered events | Waiting |
 //! | Waiting | backoff delay over, or link up | Connecting |
 //! | Connecting, Open, Waiting | link down | Waiting, with no deadline until link up |
-//! | any | `204`, refused response, give-up, redirect limit or failure, `close()` | Closed |
+//! | any | `204`, refused response, give-up, redirect limit or failure, a response head larger than the head buffer, `close()` | Closed |
 //!
 //! Rules the machine keeps:
 //!
@@ -58,7 +58,7 @@ use heapless::{Deque, String};
 
 use crate::backoff::Backoff;
 use crate::heartbeat::{IdleWatchdog, PingAction, PingSchedule};
-use crate::http::{BodyDecoder, HeadStatus, ResponseReader, Verdict, classify};
+use crate::http::{BodyDecoder, HeadStatus, ResponseError, ResponseReader, Verdict, classify};
 use crate::parse::Parser;
 use crate::time::{Instant, Monotonic};
 
@@ -76,6 +76,13 @@ pub use outputs::{
 
 /// The most headers a request carries: the configured ones and the per-attempt ones together.
 pub const MAX_HEADERS: usize = 16;
+
+/// The smallest response head limit [`ClientSession::new`] accepts (the head buffer, or
+/// [`HeadLimits::max_head`](crate::http::HeadLimits::max_head) if smaller), in bytes: room for
+/// `HTTP/1.1 200 OK`, `Content-Type: text/event-stream` and `Transfer-Encoding: chunked`
+/// (about 90 bytes) and a few short headers more. Real servers add `Date`, `Server` and
+/// `Cache-Control`; give the head buffer 512 bytes or more unless the server is known.
+pub const MIN_HEAD_BUFFER: usize = 128;
 
 /// The longest event id the session keeps, in bytes: the most the parser's limits allow for any
 /// buffer size.
@@ -169,6 +176,8 @@ pub struct ClientSession<'b> {
     /// Acknowledged mode: an event was skipped while the application had acknowledged every
     /// event handed out, so its id is acknowledged as soon as its block commits it.
     skip_pending: bool,
+    /// The response head limit: the head buffer or the configured limit, whichever is smaller.
+    head_limit: usize,
 }
 
 impl<'b> ClientSession<'b> {
@@ -181,9 +190,9 @@ impl<'b> ClientSession<'b> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] when the initial `Last-Event-ID` is too long for the parser, or the
+    /// [`ConfigError`] when the initial `Last-Event-ID` is too long for the parser, the
     /// request cannot be written into the transmit buffer with the longest id the parser
-    /// accepts.
+    /// accepts, or the response head limit is below [`MIN_HEAD_BUFFER`].
     pub fn new(
         now: Instant,
         config: ClientConfig<'b>,
@@ -196,6 +205,14 @@ impl<'b> ClientSession<'b> {
             transmit,
             redirect,
         } = buffers;
+        // A head that can never fit would make every attempt fail the same way: refuse it now.
+        let head_limit = head.len().min(config.head_limits.max_head());
+        if head_limit < MIN_HEAD_BUFFER {
+            return Err(ConfigError::HeadBufferTooSmall {
+                available: head_limit,
+                min: MIN_HEAD_BUFFER,
+            });
+        }
         let mut parser = Parser::with_buffer(parser);
         let max_id = parser.limits().max_id_len;
         let mut acked = String::new();
@@ -226,6 +243,7 @@ impl<'b> ClientSession<'b> {
             persist: false,
             acked,
             skip_pending: false,
+            head_limit,
         };
         session.check_request()?;
         session.begin_attempt(now);
@@ -689,6 +707,13 @@ impl<'b> ClientSession<'b> {
                 } else {
                     &[]
                 }
+            }
+            // The same server sends the same head again: reconnecting would loop for ever.
+            Err(ResponseError::HeadTooLarge) => {
+                self.close_with(CloseReason::HeadTooLarge {
+                    limit: self.head_limit,
+                });
+                &[]
             }
             Err(e) => {
                 self.drop_and_retry(now, ReconnectReason::InvalidResponse(e));

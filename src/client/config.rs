@@ -362,7 +362,7 @@ pub enum ResumeMode {
 /// | buffer | holds | size it needs |
 /// |---|---|---|
 /// | `parser` | the event being assembled, the last event ID | the largest event (see [`Parser`](crate::Parser)) |
-/// | `head` | the response head | the largest head accepted (2 KiB is plenty for SSE servers) |
+/// | `head` | the response head | the largest head accepted (2 KiB is plenty for SSE servers), at least [`MIN_HEAD_BUFFER`](super::MIN_HEAD_BUFFER) |
 /// | `transmit` | the request head while it is sent; a redirect target while it is resolved | the request head, with the longest `Last-Event-ID` |
 /// | `redirect` | the host and target of the redirect being followed | host and target of the longest redirect |
 ///
@@ -468,6 +468,15 @@ pub enum ConfigError {
         /// The longest id accepted, in bytes.
         max: usize,
     },
+    /// The head buffer (or [`HeadLimits::max_head`], if smaller) is below
+    /// [`MIN_HEAD_BUFFER`](super::MIN_HEAD_BUFFER): no useful response head would fit, and the
+    /// session would only ever fail to read one.
+    HeadBufferTooSmall {
+        /// The head limit the buffers and limits give, in bytes.
+        available: usize,
+        /// The least accepted, [`MIN_HEAD_BUFFER`](super::MIN_HEAD_BUFFER).
+        min: usize,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -477,6 +486,9 @@ impl fmt::Display for ConfigError {
             Self::LastEventIdTooLong { max } => {
                 write!(f, "initial last event id exceeds {max} bytes")
             }
+            Self::HeadBufferTooSmall { available, min } => {
+                write!(f, "response head limit of {available} bytes is below {min}")
+            }
         }
     }
 }
@@ -485,7 +497,7 @@ impl core::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Request(e) => Some(e),
-            Self::LastEventIdTooLong { .. } => None,
+            Self::LastEventIdTooLong { .. } | Self::HeadBufferTooSmall { .. } => None,
         }
     }
 }

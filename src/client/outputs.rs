@@ -153,6 +153,14 @@ pub enum CloseReason {
     Request(RequestBuildError),
     /// The application called [`close`](super::ClientSession::close).
     Local,
+    /// A response head did not fit the head buffer (or
+    /// [`HeadLimits::max_head`](crate::http::HeadLimits::max_head), if smaller). The server
+    /// would send the same head again, so the session stops instead of reconnecting for ever:
+    /// give it a larger head buffer.
+    HeadTooLarge {
+        /// The head limit in force, in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for CloseReason {
@@ -168,6 +176,9 @@ impl fmt::Display for CloseReason {
             }
             Self::Request(e) => write!(f, "request cannot be written: {e}"),
             Self::Local => f.write_str("closed by the application"),
+            Self::HeadTooLarge { limit } => {
+                write!(f, "response head larger than the {limit}-byte head buffer")
+            }
         }
     }
 }
