@@ -26,8 +26,10 @@ pub enum Action<'s> {
         host: &'s str,
         /// The port.
         port: u16,
-        /// Whether a redirect leads to another host or port than the configured one. Withhold
-        /// credentials meant for the configured origin when this is set.
+        /// Whether a redirect leads to another host or port than the configured one. The
+        /// session's request then already leaves out the sensitive headers (see
+        /// [Credentials and redirects](super::ClientConfig#credentials-and-redirects)); withhold
+        /// any other credential the shell holds for the configured origin too.
         cross_origin: bool,
     },
     /// Close the connection opened for the last `Connect` (or abandon the attempt to open it).
