@@ -1,10 +1,15 @@
 //! curl for Server-Sent Events: follows one stream across reconnects and prints its events.
 //!
 //! ```text
-//! client URL [--header K:V]... [--last-event-id ID] [--idle-timeout SECS]
-//!            [--method M --data BODY] [--max-events N] [--max-attempts N]
+//! client URL [--header K:V]... [--sensitive-header NAME]... [--last-event-id ID]
+//!            [--idle-timeout SECS] [--method M --data BODY] [--max-events N] [--max-attempts N]
 //! cargo run --example client -- http://127.0.0.1:8080/events --max-events 10
 //! ```
+//!
+//! Credentials stay with the origin of the URL, as in curl without `--location-trusted`: when
+//! a redirect leads to another host or port, the request there leaves out `Authorization`,
+//! `Cookie`, `Proxy-Authorization` and every header named with `--sensitive-header` (the
+//! session's own request writer does this; see `ClientConfig`'s "Credentials and redirects").
 //!
 //! Plain `http://` only: this crate has no TLS. For an `https://` stream, put a TLS-terminating
 //! proxy on loopback in front of it, or use `curl -N URL | cargo run --example sse_dump`.
@@ -40,8 +45,8 @@ use sansse::{Event, Instant, ParseError};
 #[path = "common/json.rs"]
 mod json;
 
-const USAGE: &str = "usage: client URL [--header K:V]... [--last-event-id ID] \
-                     [--idle-timeout SECS] [--method M --data BODY] [--max-events N] \
+const USAGE: &str = "usage: client URL [--header K:V]... [--sensitive-header NAME]... \
+                     [--last-event-id ID] [--idle-timeout SECS] [--method M --data BODY] [--max-events N] \
                      [--max-attempts N]";
 
 fn main() -> ExitCode {
@@ -64,6 +69,7 @@ fn main() -> ExitCode {
         .iter()
         .map(|(name, value)| (name.as_str(), value.as_str()))
         .collect();
+    let sensitive: Vec<&str> = args.sensitive.iter().map(String::as_str).collect();
     let mut backoff = BackoffConfig::new();
     if let Some(attempts) = args.max_attempts {
         backoff = backoff.with_max_attempts(attempts);
@@ -71,6 +77,7 @@ fn main() -> ExitCode {
     let mut config = ClientConfig::new(&args.host, &args.target)
         .with_port(args.port)
         .with_headers(&headers)
+        .with_sensitive_headers(&sensitive)
         .with_last_event_id(&args.last_event_id)
         .with_method(&args.method)
         .with_backoff(backoff);
@@ -255,6 +262,8 @@ struct Args {
     port: u16,
     target: String,
     headers: Vec<(String, String)>,
+    /// Header names withheld from other origins, beyond the built-in credentials.
+    sensitive: Vec<String>,
     last_event_id: String,
     idle_timeout: Option<Duration>,
     method: String,
@@ -272,6 +281,7 @@ impl Args {
             port: 80,
             target: String::new(),
             headers: Vec::new(),
+            sensitive: Vec::new(),
             last_event_id: String::new(),
             idle_timeout: None,
             method: "GET".into(),
@@ -293,6 +303,9 @@ impl Args {
                         .headers
                         .push((name.trim().into(), value.trim().into()));
                 }
+                "--sensitive-header" => parsed
+                    .sensitive
+                    .push(value("--sensitive-header")?.trim().into()),
                 "--last-event-id" => parsed.last_event_id = value("--last-event-id")?,
                 "--idle-timeout" => {
                     let secs = value("--idle-timeout")?;

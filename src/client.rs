@@ -15,7 +15,7 @@
 //! | Open | EOF, error, body end, idle timeout, pong overdue, bad framing, undelivered events | Waiting |
 //! | Waiting | backoff delay over, or link up | Connecting |
 //! | Connecting, Open, Waiting | link down | Waiting, with no deadline until link up |
-//! | any | `204`, refused response, give-up, redirect limit or failure, `close()` | Closed |
+//! | any | `204`, refused response, give-up, redirect limit or failure, a response head larger than the head buffer, `close()` | Closed |
 //!
 //! Rules the machine keeps:
 //!
@@ -29,6 +29,16 @@
 //! - The resume id (`Last-Event-ID`) is the parser's last event ID, which is committed only when
 //!   an event block is dispatched, so an id from an event cut off by a disconnect never counts;
 //!   in acknowledged mode it is the id the application acknowledged last.
+//! - An event too large for the parser is skipped and reported once (a [`ParseError`] from
+//!   [`Messages::next`]), and its id, when its block had one, is still committed as the last
+//!   event ID when the block ends. The session never asks for a skipped event again: a server
+//!   that honours `Last-Event-ID` would resend it on every reconnect, and a stream that ends
+//!   after it would loop (skip, reconnect) for ever. In acknowledged mode a skipped event counts
+//!   as delivered and reported: when the application had acknowledged everything handed out
+//!   before it, the acknowledged id moves past it at once (with a [`SessionEvent::PersistId`]);
+//!   otherwise the application's next acknowledgement covers it.
+//!
+//! [`ParseError`]: crate::parse::ParseError
 //! - Every received byte re-arms the idle watchdog; the server's `:keepalive N` comment resizes
 //!   it.
 //! - Time that goes backwards is clamped to the latest `now` seen.
@@ -39,17 +49,20 @@
 mod config;
 mod messages;
 mod outputs;
+mod redirect;
 
 use core::fmt;
 use core::time::Duration;
 
-use heapless::{Deque, String, Vec};
+use heapless::{Deque, String};
 
 use crate::backoff::Backoff;
 use crate::heartbeat::{IdleWatchdog, PingAction, PingSchedule};
-use crate::http::{BodyDecoder, HeadStatus, Location, Request, ResponseReader, Verdict, classify};
+use crate::http::{BodyDecoder, HeadStatus, ResponseError, ResponseReader, Verdict, classify};
 use crate::parse::Parser;
 use crate::time::{Instant, Monotonic};
+
+use redirect::{RequestParts, Route, follow, header_safe, route_parts, write_request};
 
 pub use config::{ClientBuffers, ClientConfig, ClientStorage, ConfigError, ResumeMode};
 /// The I/O error kinds [`ClientSession::handle_error`] takes, re-exported so a shell needs no
@@ -63,6 +76,13 @@ pub use outputs::{
 
 /// The most headers a request carries: the configured ones and the per-attempt ones together.
 pub const MAX_HEADERS: usize = 16;
+
+/// The smallest response head limit [`ClientSession::new`] accepts (the head buffer, or
+/// [`HeadLimits::max_head`](crate::http::HeadLimits::max_head) if smaller), in bytes: room for
+/// `HTTP/1.1 200 OK`, `Content-Type: text/event-stream` and `Transfer-Encoding: chunked`
+/// (about 90 bytes) and a few short headers more. Real servers add `Date`, `Server` and
+/// `Cache-Control`; give the head buffer 512 bytes or more unless the server is known.
+pub const MIN_HEAD_BUFFER: usize = 128;
 
 /// The longest event id the session keeps, in bytes: the most the parser's limits allow for any
 /// buffer size.
@@ -153,6 +173,11 @@ pub struct ClientSession<'b> {
     events: Deque<SessionEvent<'static>, EVENT_QUEUE>,
     persist: bool,
     acked: String<ID_CAPACITY>,
+    /// Acknowledged mode: an event was skipped while the application had acknowledged every
+    /// event handed out, so its id is acknowledged as soon as its block commits it.
+    skip_pending: bool,
+    /// The response head limit: the head buffer or the configured limit, whichever is smaller.
+    head_limit: usize,
 }
 
 impl<'b> ClientSession<'b> {
@@ -165,9 +190,9 @@ impl<'b> ClientSession<'b> {
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] when the initial `Last-Event-ID` is too long for the parser, or the
+    /// [`ConfigError`] when the initial `Last-Event-ID` is too long for the parser, the
     /// request cannot be written into the transmit buffer with the longest id the parser
-    /// accepts.
+    /// accepts, or the response head limit is below [`MIN_HEAD_BUFFER`].
     pub fn new(
         now: Instant,
         config: ClientConfig<'b>,
@@ -180,6 +205,14 @@ impl<'b> ClientSession<'b> {
             transmit,
             redirect,
         } = buffers;
+        // A head that can never fit would make every attempt fail the same way: refuse it now.
+        let head_limit = head.len().min(config.head_limits.max_head());
+        if head_limit < MIN_HEAD_BUFFER {
+            return Err(ConfigError::HeadBufferTooSmall {
+                available: head_limit,
+                min: MIN_HEAD_BUFFER,
+            });
+        }
         let mut parser = Parser::with_buffer(parser);
         let max_id = parser.limits().max_id_len;
         let mut acked = String::new();
@@ -209,6 +242,8 @@ impl<'b> ClientSession<'b> {
             events: Deque::new(),
             persist: false,
             acked,
+            skip_pending: false,
+            head_limit,
         };
         session.check_request()?;
         session.begin_attempt(now);
@@ -232,9 +267,10 @@ impl<'b> ClientSession<'b> {
     /// request after the configured ones.
     ///
     /// This is the place for credentials that expire (a fresh bearer token for every attempt):
-    /// the headers are written at once and not kept. Check
-    /// [`Action::Connect::cross_origin`](Action::Connect) before handing them to a redirect
-    /// target.
+    /// the headers are written at once and not kept. On a redirect to another origin
+    /// ([`Action::Connect::cross_origin`](Action::Connect)) the sensitive ones among them are
+    /// left out, as the configured ones are (see
+    /// [Credentials and redirects](ClientConfig#credentials-and-redirects)).
     ///
     /// # Errors
     ///
@@ -614,6 +650,8 @@ impl<'b> ClientSession<'b> {
     /// Drops the connection (or attempt) in progress: queues `Disconnect` for a socket handed
     /// out, forgets queued output and discards any partial event.
     fn end_connection(&mut self) {
+        self.settle_skip();
+        self.skip_pending = false;
         if self.socket {
             self.socket = false;
             self.pending_disconnect = true;
@@ -669,6 +707,13 @@ impl<'b> ClientSession<'b> {
                 } else {
                     &[]
                 }
+            }
+            // The same server sends the same head again: reconnecting would loop for ever.
+            Err(ResponseError::HeadTooLarge) => {
+                self.close_with(CloseReason::HeadTooLarge {
+                    limit: self.head_limit,
+                });
+                &[]
             }
             Err(e) => {
                 self.drop_and_retry(now, ReconnectReason::InvalidResponse(e));
@@ -762,6 +807,25 @@ impl<'b> ClientSession<'b> {
         }
     }
 
+    /// Acknowledged mode: a skip was reported; it is acknowledged with the events before it if
+    /// those were.
+    fn skip_reported(&mut self) {
+        self.skip_pending |= self.config.resume == ResumeMode::Acknowledged
+            && self.acked.as_str() == self.parser.last_event_id();
+    }
+
+    /// Acknowledges the id a skipped block committed, once it has (see [`Self::skip_reported`]).
+    /// No event was handed out since the skip, so nothing unacknowledged is passed over.
+    fn settle_skip(&mut self) {
+        if self.skip_pending && self.acked.as_str() != self.parser.last_event_id() {
+            self.skip_pending = false;
+            self.acked.clear();
+            // Cannot fail: the parser's ids fit `ID_CAPACITY`.
+            let _ = self.acked.push_str(self.parser.last_event_id());
+            self.persist = true;
+        }
+    }
+
     fn push_event(&mut self, event: SessionEvent<'static>) {
         if self.events.is_full() {
             let _ = self.events.pop_front();
@@ -789,14 +853,15 @@ impl<'b> ClientSession<'b> {
         write_request(
             self.transmit,
             RequestParts {
+                config: &self.config,
                 method,
                 host,
                 port,
                 target,
                 id: header_safe(id),
-                headers: self.config.headers,
                 extra,
                 body,
+                cross_origin: self.route.cross_origin(),
             },
         )
     }
@@ -809,14 +874,15 @@ impl<'b> ClientSession<'b> {
         write_request(
             self.transmit,
             RequestParts {
+                config: &self.config,
                 method: self.config.method,
                 host,
                 port,
                 target,
                 id: LONGEST.get(..max).unwrap_or_default(),
-                headers: self.config.headers,
                 extra: &[],
                 body: self.config.body,
+                cross_origin: false,
             },
         )
         .map(|_| ())
@@ -825,14 +891,15 @@ impl<'b> ClientSession<'b> {
         write_request(
             self.transmit,
             RequestParts {
+                config: &self.config,
                 method: self.config.method,
                 host,
                 port,
                 target,
                 id: self.config.last_event_id,
-                headers: self.config.headers,
                 extra: &[],
                 body: self.config.body,
+                cross_origin: false,
             },
         )
         .map(|_| ())
@@ -884,166 +951,11 @@ enum Next {
     Redirect(Route),
 }
 
-/// Where the current attempt sends its request.
-#[derive(Clone, Copy, Debug)]
-struct Route {
-    /// Set once a redirect was followed: host and target lie in the redirect buffer.
-    redirected: Option<Redirected>,
-    /// A redirect turned the rest of the attempt into a `GET` without body.
-    get_only: bool,
-    /// Redirects followed in this attempt.
-    redirects: u8,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Redirected {
-    host_len: usize,
-    target_len: usize,
-    port: u16,
-    cross_origin: bool,
-}
-
-impl Route {
-    const CONFIGURED: Self = Self {
-        redirected: None,
-        get_only: false,
-        redirects: 0,
-    };
-
-    fn cross_origin(&self) -> bool {
-        self.redirected.is_some_and(|r| r.cross_origin)
-    }
-}
-
-/// Host, port and target of `route`.
-fn route_parts<'r>(
-    config: &ClientConfig<'r>,
-    route: &Route,
-    redirect: &'r [u8],
-) -> (&'r str, u16, &'r str) {
-    match route.redirected {
-        None => (config.host, config.port, config.target),
-        Some(r) => {
-            let host = redirect.get(..r.host_len).unwrap_or_default();
-            let target = redirect
-                .get(r.host_len..r.host_len + r.target_len)
-                .unwrap_or_default();
-            (text(host), r.port, text(target))
-        }
-    }
-}
-
-/// Resolves a redirect against the current route and stores its host and target in the
-/// redirect buffer; `scratch` (the transmit buffer, idle while the connection is dropped)
-/// holds the resolved target on the way.
-fn follow(
-    config: &ClientConfig<'_>,
-    route: &Route,
-    redirect: &mut [u8],
-    scratch: &mut [u8],
-    location: Location<'_>,
-) -> Result<Route, CloseReason> {
-    if !location.is_supported() {
-        return Err(CloseReason::UnsupportedRedirect);
-    }
-    let (_, old_port, old_target) = route_parts(config, route, redirect);
-    let target_len = location
-        .resolve_target(old_target, scratch)
-        .map_err(|e| CloseReason::RedirectTooLong { needed: e.needed })?
-        .len();
-    let port = location.port().unwrap_or(old_port);
-    // A location without a host keeps the current one; if that already lies in the redirect
-    // buffer it stays where it is.
-    let (new_host, host_len) = match (location.host(), route.redirected) {
-        (Some(host), _) => (Some(host), host.len()),
-        (None, Some(r)) => (None, r.host_len),
-        (None, None) => (Some(config.host), config.host.len()),
-    };
-    let needed = host_len + target_len;
-    if needed > redirect.len() {
-        return Err(CloseReason::RedirectTooLong { needed });
-    }
-    if let Some(host) = new_host {
-        // `host` borrows the head buffer or the config, never the redirect buffer.
-        redirect[..host_len].copy_from_slice(host.as_bytes());
-    }
-    redirect[host_len..needed].copy_from_slice(&scratch[..target_len]);
-    let host = text(&redirect[..host_len]);
-    let cross_origin = !same_host(host, config.host) || port != config.port;
-    Ok(Route {
-        redirected: Some(Redirected {
-            host_len,
-            target_len,
-            port,
-            cross_origin,
-        }),
-        get_only: route.get_only,
-        redirects: route.redirects,
-    })
-}
-
-/// Hosts compare case-insensitively, brackets around IPv6 literals ignored.
-fn same_host(a: &str, b: &str) -> bool {
-    unbracket(a).eq_ignore_ascii_case(unbracket(b))
-}
-
-fn unbracket(host: &str) -> &str {
-    host.strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host)
-}
-
-/// Everything a request is written from.
-struct RequestParts<'r> {
-    method: &'r str,
-    host: &'r str,
-    port: u16,
-    target: &'r str,
-    id: &'r str,
-    headers: &'r [(&'r str, &'r str)],
-    extra: &'r [(&'r str, &'r str)],
-    body: Option<&'r [u8]>,
-}
-
-/// Writes the request head (the body is sent from where it lies) into `out`.
-fn write_request(out: &mut [u8], parts: RequestParts<'_>) -> Result<usize, RequestBuildError> {
-    let mut headers = Vec::<(&str, &str), MAX_HEADERS>::new();
-    for &header in parts.headers.iter().chain(parts.extra) {
-        headers
-            .push(header)
-            .map_err(|_| RequestBuildError::TooManyHeaders { max: MAX_HEADERS })?;
-    }
-    let mut request = Request::get(parts.host, parts.target)
-        .method(parts.method)
-        .port(parts.port)
-        .last_event_id(parts.id)
-        .headers(&headers);
-    if let Some(body) = parts.body {
-        request = request.body(body);
-    }
-    request.write_head(out).map_err(RequestBuildError::Write)
-}
-
-/// The id as a header value, or `""` (no header) if it holds a control character a header
-/// cannot carry. The parser accepts any id without NUL, CR and LF, but a request must not
-/// fail because of what the server sent.
-fn header_safe(id: &str) -> &str {
-    let safe = id
-        .bytes()
-        .all(|b| matches!(b, b'\t' | b' '..=b'~' | 0x80..=0xFF));
-    if safe { id } else { "" }
-}
-
 /// Copies as much of `from` as fits into `to`; returns how much.
 fn copy_prefix(from: &[u8], to: &mut [u8]) -> usize {
     let n = from.len().min(to.len());
     to[..n].copy_from_slice(&from[..n]);
     n
-}
-
-/// Bytes copied from a `&str`; the fallback is unreachable.
-fn text(bytes: &[u8]) -> &str {
-    core::str::from_utf8(bytes).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -1056,102 +968,12 @@ mod tests {
     }
 
     #[test]
-    fn ids_with_controls_are_not_sent() {
-        assert_eq!(header_safe("41"), "41");
-        assert_eq!(header_safe("tab\there é"), "tab\there é");
-        assert_eq!(header_safe("a\u{1}b"), "");
-        assert_eq!(header_safe("del\u{7f}"), "");
-    }
-
-    #[test]
-    fn hosts_compare_without_case_or_brackets() {
-        assert!(same_host("Example.COM", "example.com"));
-        assert!(same_host("[::1]", "::1"));
-        assert!(!same_host("example.com", "example.org"));
-    }
-
-    #[test]
     fn copy_prefix_copies_what_fits() {
         let mut to = [0u8; 3];
         assert_eq!(copy_prefix(b"hello", &mut to), 3);
         assert_eq!(&to, b"hel");
         assert_eq!(copy_prefix(b"", &mut to), 0);
         assert_eq!(copy_prefix(b"x", &mut []), 0);
-    }
-
-    #[test]
-    fn relative_redirect_keeps_the_host_in_place() {
-        let config = ClientConfig::new("example.com", "/a/b?q").with_port(8080);
-        let mut redirect = [0u8; 32];
-        let mut scratch = [0u8; 64];
-        let first = Location::parse("http://h.test:81/x/y").unwrap();
-        let route = follow(
-            &config,
-            &Route::CONFIGURED,
-            &mut redirect,
-            &mut scratch,
-            first,
-        )
-        .unwrap();
-        assert_eq!(
-            route_parts(&config, &route, &redirect),
-            ("h.test", 81, "/x/y")
-        );
-        assert!(route.cross_origin());
-
-        let second = Location::parse("z?1").unwrap();
-        let route = follow(&config, &route, &mut redirect, &mut scratch, second).unwrap();
-        assert_eq!(
-            route_parts(&config, &route, &redirect),
-            ("h.test", 81, "/x/z?1")
-        );
-
-        let home = Location::parse("/").unwrap();
-        let route = follow(
-            &config,
-            &Route::CONFIGURED,
-            &mut redirect,
-            &mut scratch,
-            home,
-        )
-        .unwrap();
-        assert_eq!(
-            route_parts(&config, &route, &redirect),
-            ("example.com", 8080, "/")
-        );
-        assert!(!route.cross_origin());
-    }
-
-    #[test]
-    fn redirect_that_does_not_fit_says_how_much_it_needs() {
-        let config = ClientConfig::new("example.com", "/");
-        let mut redirect = [0u8; 8];
-        let mut scratch = [0u8; 64];
-        let location = Location::parse("http://host.test/long/path").unwrap();
-        let error = follow(
-            &config,
-            &Route::CONFIGURED,
-            &mut redirect,
-            &mut scratch,
-            location,
-        );
-        assert_eq!(
-            error.unwrap_err(),
-            CloseReason::RedirectTooLong { needed: 19 }
-        );
-        let mut tiny_scratch = [0u8; 4];
-        let location = Location::parse("/long/path").unwrap();
-        let error = follow(
-            &config,
-            &Route::CONFIGURED,
-            &mut redirect,
-            &mut tiny_scratch,
-            location,
-        );
-        assert_eq!(
-            error.unwrap_err(),
-            CloseReason::RedirectTooLong { needed: 10 }
-        );
     }
 
     #[test]

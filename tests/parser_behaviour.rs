@@ -45,7 +45,9 @@ fn multi_line_and_split_data_is_assembled_in_the_buffer() {
 }
 
 #[test]
-fn oversized_event_is_skipped_reported_once_and_its_id_not_committed() {
+/// The skipped block's id is committed (issue 14): a client resumes after the event it could not
+/// hold instead of asking for it again on every reconnect.
+fn oversized_event_is_skipped_reported_once_and_its_id_committed() {
     let limits = Limits {
         max_id_len: 8,
         max_event_type_len: 8,
@@ -64,11 +66,11 @@ fn oversized_event_is_skipped_reported_once_and_its_id_not_committed() {
             [
                 "event message|ok|1".to_string(),
                 format!("error {:?}", ParseError::EventTooLarge { capacity }),
-                "event message|after|1".to_string(),
+                "event message|after|2".to_string(),
             ],
             "chunk {chunk}"
         );
-        assert_eq!(p.last_event_id(), "1");
+        assert_eq!(p.last_event_id(), "2");
     }
 }
 
@@ -209,5 +211,40 @@ fn a_tiny_buffer_never_panics() {
         let mut buf = vec![0u8; size];
         let mut parser = Parser::with_buffer(&mut buf[..]);
         outputs(&mut parser, &[b"id: 1\nevent: e\ndata: xyz\n: c\n\n\xff\n"]);
+    }
+}
+
+#[test]
+fn a_skipped_block_commits_its_last_id_line_and_a_too_long_one_commits_none() {
+    let limits = Limits {
+        max_id_len: 8,
+        max_event_type_len: 8,
+        max_comment_len: 8,
+    };
+    let capacity = Parser::with_limits([0u8; 64], limits)
+        .unwrap()
+        .data_capacity();
+    let big = "x".repeat(capacity + 10);
+    // The id after the overflow counts, the last one wins, and a too-long id is reported once.
+    let stream = format!(
+        "id: 1\ndata: ok\n\ndata: {big}\nid: 2\nid: 3\n\n\
+         data: {big}\nid: 123456789\n\n\
+         id: 4\nid: 123456789\ndata: x\n\n"
+    );
+    for chunk in [1, 7, stream.len()] {
+        let mut p = Parser::with_limits([0u8; 64], limits).unwrap();
+        let pieces: Vec<&[u8]> = stream.as_bytes().chunks(chunk).collect();
+        let seen = outputs(&mut p, &pieces);
+        assert_eq!(
+            seen,
+            [
+                "event message|ok|1".to_string(),
+                format!("error {:?}", ParseError::EventTooLarge { capacity }),
+                format!("error {:?}", ParseError::EventTooLarge { capacity }),
+                format!("error {:?}", ParseError::IdTooLong { max: 8 }),
+            ],
+            "chunk {chunk}"
+        );
+        assert_eq!(p.last_event_id(), "3", "chunk {chunk}");
     }
 }

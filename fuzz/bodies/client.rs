@@ -16,7 +16,9 @@
 //!    reconnection time in force ([`check_delay`]);
 //! 3. every request's `Last-Event-ID` is the id of a fully dispatched event block (one the
 //!    reference parser committed), the initial one, or in acknowledged mode the id acknowledged
-//!    last; never the id of an event cut off by a disconnect;
+//!    last; never the id of an event cut off by a disconnect. On a stream that garbage opened
+//!    (the reference cannot follow its framing) the ids the session dispatches are recorded as
+//!    they happen;
 //! 4. the messages handed out are exactly the reference's (a prefix of them when the
 //!    application stops reading early), and the resume id is the reference's;
 //! 5. after `handle_timeout(now)` no deadline is at or before the clamped `now`;
@@ -188,7 +190,8 @@ struct Sim<'b> {
     /// means a garbage head happened to open a stream the harness cannot mirror.
     framing: Option<Framing>,
     open: bool,
-    /// The reference is not fed (garbage opened the stream); resynchronised when it ends.
+    /// The reference is not fed (garbage opened the stream); the session's id is recorded after
+    /// every feed and the reference resynchronised when the stream ends.
     untracked: bool,
     closed: bool,
     transmit_chunk: usize,
@@ -502,6 +505,15 @@ impl<'b> Sim<'b> {
         if was_reading_head && self.session.state() == State::Open {
             self.open = true;
             self.untracked = true;
+        }
+        if self.untracked {
+            // The reference cannot follow a stream garbage opened (its framing is whatever the
+            // garbage says), but the session may dispatch blocks on it, id-only ones included,
+            // and those ids are then legitimately what a request or an ack carries, before the
+            // connection ends. So they are recorded as they happen, as `resync` does at the end:
+            // recording them only at the end let a check in between see an id it did not know.
+            self.committed
+                .insert(self.session.last_event_id().to_owned());
         }
     }
 

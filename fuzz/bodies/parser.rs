@@ -297,10 +297,10 @@ fn events_and_skips(seen: &[Seen]) -> Vec<Seen> {
 /// plain way: split the whole stream into lines, decode each value with replacement, keep
 /// everything in growable strings, and only then apply the documented limits.
 ///
-/// A block is skipped (one [`Seen::Skipped`], its id never committed) when its decoded data
-/// plus one line feed per `data` line exceeds `data_capacity`, or when one of its `event` or
-/// `id` values (an id without NUL) decodes longer than its limit. Comments and retries count
-/// even inside a skipped block.
+/// A block is skipped (one [`Seen::Skipped`]) when its decoded data plus one line feed per
+/// `data` line exceeds `data_capacity`, or when one of its `event` or `id` values (an id without
+/// NUL) decodes longer than its limit. Comments, retries and `id` lines count even inside a
+/// skipped block: its last id is committed when it ends, unless that id was too long.
 pub(crate) fn model(stream: &[u8], limits: Limits, data_capacity: usize) -> (Vec<Seen>, String) {
     let (mut lines, rest) = split_lines(stream);
     // `finish`: the unterminated line ends, and a blank line follows.
@@ -321,11 +321,11 @@ pub(crate) fn model(stream: &[u8], limits: Limits, data_capacity: usize) -> (Vec
             let id = pending_id.take();
             let lines = core::mem::take(&mut data);
             let ty = core::mem::take(&mut event_type);
-            if skipped {
-                continue;
-            }
             if let Some(id) = id {
                 last_event_id = id;
+            }
+            if skipped {
+                continue;
             }
             if !lines.is_empty() {
                 out.push(Seen::event(&ty, &lines.join("\n"), &last_event_id));
@@ -349,6 +349,21 @@ pub(crate) fn model(stream: &[u8], limits: Limits, data_capacity: usize) -> (Vec
                 }
             }
             Field::Unknown => {}
+            Field::Id => {
+                // Spec: an id containing NUL is ignored.
+                if !value.contains(&0) {
+                    let text = String::from_utf8_lossy(value).into_owned();
+                    if text.len() > limits.max_id_len {
+                        pending_id = None;
+                        if !skipping {
+                            out.push(Seen::Skipped);
+                            skipping = true;
+                        }
+                    } else {
+                        pending_id = Some(text);
+                    }
+                }
+            }
             _ if skipping => {}
             Field::Data => {
                 data.push(String::from_utf8_lossy(value).into_owned());
@@ -365,18 +380,6 @@ pub(crate) fn model(stream: &[u8], limits: Limits, data_capacity: usize) -> (Vec
                     skipping = true;
                 } else {
                     event_type = text;
-                }
-            }
-            Field::Id => {
-                // Spec: an id containing NUL is ignored.
-                if !value.contains(&0) {
-                    let text = String::from_utf8_lossy(value).into_owned();
-                    if text.len() > limits.max_id_len {
-                        out.push(Seen::Skipped);
-                        skipping = true;
-                    } else {
-                        pending_id = Some(text);
-                    }
                 }
             }
         }

@@ -20,6 +20,7 @@ use super::RequestBuildError;
 /// | port | 80 |
 /// | method, body | `GET`, none |
 /// | headers | none (beyond `Host`, `Accept`, `Cache-Control`, `Last-Event-ID`) |
+/// | headers withheld on a cross-origin redirect | [`DEFAULT_SENSITIVE_HEADERS`](Self::DEFAULT_SENSITIVE_HEADERS) (`Authorization`, `Cookie`, `Proxy-Authorization`) |
 /// | initial `Last-Event-ID` | none |
 /// | backoff | [`BackoffConfig::new`] (3 s reconnection time, doubling to 20 s, 50 % jitter) |
 /// | idle watchdog | [`IdleConfig::new`] (60 s, resized by the server's announcement) |
@@ -45,6 +46,32 @@ use super::RequestBuildError;
 /// assert_eq!(CONFIG.port(), 8080);
 /// assert_eq!(CONFIG.resume(), ResumeMode::Acknowledged);
 /// ```
+///
+/// # Credentials and redirects
+///
+/// A redirect may lead to another origin: another host or port than the configured one (the
+/// session speaks plain HTTP only and does not follow a redirect to `https`, so the scheme never
+/// changes). On a request to another origin the session leaves out every *sensitive* header,
+/// configured ([`with_headers`](Self::with_headers)) or given per attempt
+/// ([`handle_connected_with_headers`](super::ClientSession::handle_connected_with_headers)):
+/// `Authorization`, `Cookie` and `Proxy-Authorization`, plus any named with
+/// [`with_sensitive_headers`](Self::with_sensitive_headers), names compared without case.
+/// A redirect chain that comes back to the configured origin sends them again there. curl (without
+/// `--location-trusted`) and browsers (the Fetch standard's redirect steps) do the same, and this
+/// crate follows them: a server must not be able to collect credentials meant for another one
+/// by answering `307`. There is no switch to send them anyway; to talk to another origin with
+/// credentials, configure that origin.
+///
+/// ```
+/// use sansse::client::ClientConfig;
+///
+/// let config = ClientConfig::new("api.test", "/events")
+///     .with_headers(&[("Authorization", "Bearer t"), ("X-Api-Key", "k"), ("X-Trace", "1")])
+///     .with_sensitive_headers(&["X-Api-Key"]);
+/// assert!(config.is_sensitive_header("authorization"));
+/// assert!(config.is_sensitive_header("x-api-key"));
+/// assert!(!config.is_sensitive_header("X-Trace"));
+/// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct ClientConfig<'b> {
@@ -54,6 +81,7 @@ pub struct ClientConfig<'b> {
     pub(super) method: &'b str,
     pub(super) body: Option<&'b [u8]>,
     pub(super) headers: &'b [(&'b str, &'b str)],
+    pub(super) sensitive_headers: &'b [&'b str],
     pub(super) last_event_id: &'b str,
     pub(super) backoff: BackoffConfig,
     pub(super) idle: IdleConfig,
@@ -70,6 +98,10 @@ impl<'b> ClientConfig<'b> {
     pub const DEFAULT_MAX_REDIRECTS: u8 = 5;
     /// The time from a `Connect` action to a complete response head: 30 s.
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+    /// The headers always withheld on a request to another origin than the configured one;
+    /// see [Credentials and redirects](Self#credentials-and-redirects).
+    pub const DEFAULT_SENSITIVE_HEADERS: &'static [&'static str] =
+        &["Authorization", "Cookie", "Proxy-Authorization"];
 
     /// A `GET` of `target` (path and query, such as `/events?topic=a`) on `host`, port 80, with
     /// every other setting at its default.
@@ -81,6 +113,7 @@ impl<'b> ClientConfig<'b> {
             method: "GET",
             body: None,
             headers: &[],
+            sensitive_headers: &[],
             last_event_id: "",
             backoff: BackoffConfig::new(),
             idle: IdleConfig::new(),
@@ -115,14 +148,28 @@ impl<'b> ClientConfig<'b> {
         self
     }
 
-    /// Sets headers sent on every attempt, to every origin, before the per-attempt headers of
+    /// Sets headers sent on every attempt, before the per-attempt headers of
     /// [`ClientSession::handle_connected_with_headers`](super::ClientSession::handle_connected_with_headers).
     ///
-    /// Put credentials in per-attempt headers instead: they can be refreshed, and withheld when
-    /// a redirect leads to another origin.
+    /// Sensitive ones (`Authorization`, `Cookie`, `Proxy-Authorization` and those named with
+    /// [`with_sensitive_headers`](Self::with_sensitive_headers)) go to the configured origin
+    /// only, never to another one a redirect leads to; see
+    /// [Credentials and redirects](Self#credentials-and-redirects). Credentials that expire are
+    /// better given per attempt, where they can be refreshed.
     #[must_use]
     pub const fn with_headers(mut self, headers: &'b [(&'b str, &'b str)]) -> Self {
         self.headers = headers;
+        self
+    }
+
+    /// Names more headers (case-insensitively) that are withheld on a request to another origin
+    /// than the configured one, in addition to
+    /// [`DEFAULT_SENSITIVE_HEADERS`](Self::DEFAULT_SENSITIVE_HEADERS), which are always withheld:
+    /// an API key in `X-Api-Key`, a session token in a custom header. Replaces the names given
+    /// before.
+    #[must_use]
+    pub const fn with_sensitive_headers(mut self, names: &'b [&'b str]) -> Self {
+        self.sensitive_headers = names;
         self
     }
 
@@ -223,6 +270,22 @@ impl<'b> ClientConfig<'b> {
         self.headers
     }
 
+    /// The header names added to [`DEFAULT_SENSITIVE_HEADERS`](Self::DEFAULT_SENSITIVE_HEADERS)
+    /// with [`with_sensitive_headers`](Self::with_sensitive_headers).
+    pub const fn sensitive_headers(&self) -> &'b [&'b str] {
+        self.sensitive_headers
+    }
+
+    /// Whether a header named `name` is withheld on a request to another origin: one of
+    /// [`DEFAULT_SENSITIVE_HEADERS`](Self::DEFAULT_SENSITIVE_HEADERS) or of
+    /// [`sensitive_headers`](Self::sensitive_headers), compared without case.
+    pub fn is_sensitive_header(&self, name: &str) -> bool {
+        Self::DEFAULT_SENSITIVE_HEADERS
+            .iter()
+            .chain(self.sensitive_headers)
+            .any(|sensitive| sensitive.eq_ignore_ascii_case(name))
+    }
+
     /// The id the first attempt resumes after (`""` for none).
     pub const fn last_event_id(&self) -> &'b str {
         self.last_event_id
@@ -299,7 +362,7 @@ pub enum ResumeMode {
 /// | buffer | holds | size it needs |
 /// |---|---|---|
 /// | `parser` | the event being assembled, the last event ID | the largest event (see [`Parser`](crate::Parser)) |
-/// | `head` | the response head | the largest head accepted (2 KiB is plenty for SSE servers) |
+/// | `head` | the response head | the largest head accepted (2 KiB is plenty for SSE servers), at least [`MIN_HEAD_BUFFER`](super::MIN_HEAD_BUFFER) |
 /// | `transmit` | the request head while it is sent; a redirect target while it is resolved | the request head, with the longest `Last-Event-ID` |
 /// | `redirect` | the host and target of the redirect being followed | host and target of the longest redirect |
 ///
@@ -405,6 +468,15 @@ pub enum ConfigError {
         /// The longest id accepted, in bytes.
         max: usize,
     },
+    /// The head buffer (or [`HeadLimits::max_head`], if smaller) is below
+    /// [`MIN_HEAD_BUFFER`](super::MIN_HEAD_BUFFER): no useful response head would fit, and the
+    /// session would only ever fail to read one.
+    HeadBufferTooSmall {
+        /// The head limit the buffers and limits give, in bytes.
+        available: usize,
+        /// The least accepted, [`MIN_HEAD_BUFFER`](super::MIN_HEAD_BUFFER).
+        min: usize,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -414,6 +486,9 @@ impl fmt::Display for ConfigError {
             Self::LastEventIdTooLong { max } => {
                 write!(f, "initial last event id exceeds {max} bytes")
             }
+            Self::HeadBufferTooSmall { available, min } => {
+                write!(f, "response head limit of {available} bytes is below {min}")
+            }
         }
     }
 }
@@ -422,7 +497,7 @@ impl core::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Request(e) => Some(e),
-            Self::LastEventIdTooLong { .. } => None,
+            Self::LastEventIdTooLong { .. } | Self::HeadBufferTooSmall { .. } => None,
         }
     }
 }

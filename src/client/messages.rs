@@ -66,11 +66,21 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
             Ok(found) => found,
             Err(e) => return Some(Err(e)),
         };
-        Some(
-            self.session
-                .parser
-                .resolve_event(self.slice, found, &mut self.utf8),
-        )
+        Some(self.resolve(found))
+    }
+
+    /// Resolves a found event; data that overflows once decoded skips it, and the skip is
+    /// reported to the session (its id is committed by then, acknowledged at the next step).
+    fn resolve(&mut self, found: FoundEvent) -> Result<Event<'_>, ParseError> {
+        let session = &mut *self.session;
+        let caught_up = session.config.resume == ResumeMode::Acknowledged
+            && session.acked.as_str() == session.parser.last_event_id();
+        let resolved = session
+            .parser
+            .resolve_event(self.slice, found, &mut self.utf8);
+        // `parser` stays borrowed by the event; the flag is a field of its own.
+        session.skip_pending = caught_up && resolved.is_err();
+        resolved
     }
 
     /// Acknowledges every event handed out so far, as
@@ -88,6 +98,7 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
     /// Runs the body decoder and the parser up to the next event, applying everything else on
     /// the way. The event is only located, so the caller can borrow it after this returns.
     fn advance(&mut self) -> Option<Result<FoundEvent, ParseError>> {
+        self.session.settle_skip();
         loop {
             if self.done {
                 return None;
@@ -130,14 +141,23 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
                 continue;
             }
             let session = &mut *self.session;
-            match session
+            let found = session
                 .parser
-                .next_found(self.slice, &mut self.pos, &mut self.utf8)
-            {
+                .next_found(self.slice, &mut self.pos, &mut self.utf8);
+            // A skipped block may have ended (and committed its id) on the way.
+            session.settle_skip();
+            match found {
                 // The parser has consumed (and spilled) the slice.
                 None => self.pos = self.slice.len(),
-                Some(Err(e)) => return Some(Err(e)),
-                Some(Ok(Found::Event(event))) => return Some(Ok(event)),
+                Some(Err(e)) => {
+                    session.skip_reported();
+                    return Some(Err(e));
+                }
+                Some(Ok(Found::Event(event))) => {
+                    // A skipped block before this event has ended, its id settled above.
+                    session.skip_pending = false;
+                    return Some(Ok(event));
+                }
                 Some(Ok(Found::Retry(ms))) => session.on_retry(ms),
                 Some(Ok(Found::Comment(comment))) => {
                     let text = session
@@ -168,11 +188,7 @@ impl Drop for Messages<'_, '_, '_> {
             let mut before = String::<ID_CAPACITY>::new();
             // Cannot fail: the parser's ids fit `ID_CAPACITY`.
             let _ = before.push_str(self.session.parser.last_event_id());
-            let resolved = self
-                .session
-                .parser
-                .resolve_event(self.slice, event, &mut self.utf8);
-            if resolved.is_ok() {
+            if self.resolve(event).is_ok() {
                 undelivered = Some(before);
                 break;
             }

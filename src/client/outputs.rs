@@ -26,8 +26,10 @@ pub enum Action<'s> {
         host: &'s str,
         /// The port.
         port: u16,
-        /// Whether a redirect leads to another host or port than the configured one. Withhold
-        /// credentials meant for the configured origin when this is set.
+        /// Whether a redirect leads to another host or port than the configured one. The
+        /// session's request then already leaves out the sensitive headers (see
+        /// [Credentials and redirects](super::ClientConfig#credentials-and-redirects)); withhold
+        /// any other credential the shell holds for the configured origin too.
         cross_origin: bool,
     },
     /// Close the connection opened for the last `Connect` (or abandon the attempt to open it).
@@ -153,6 +155,14 @@ pub enum CloseReason {
     Request(RequestBuildError),
     /// The application called [`close`](super::ClientSession::close).
     Local,
+    /// A response head did not fit the head buffer (or
+    /// [`HeadLimits::max_head`](crate::http::HeadLimits::max_head), if smaller). The server
+    /// would send the same head again, so the session stops instead of reconnecting for ever:
+    /// give it a larger head buffer.
+    HeadTooLarge {
+        /// The head limit in force, in bytes.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for CloseReason {
@@ -168,6 +178,9 @@ impl fmt::Display for CloseReason {
             }
             Self::Request(e) => write!(f, "request cannot be written: {e}"),
             Self::Local => f.write_str("closed by the application"),
+            Self::HeadTooLarge { limit } => {
+                write!(f, "response head larger than the {limit}-byte head buffer")
+            }
         }
     }
 }

@@ -8,7 +8,8 @@
 //! - [`Parser`] assembles fragments into [`Event`]s in a buffer fixed at construction. A field
 //!   that lies whole in the current input is borrowed from it, not copied. An event larger than
 //!   the buffer is skipped up to the next blank line and reported as a [`ParseError`]; parsing
-//!   continues in sync.
+//!   continues in sync, and the skipped block's `id` is still committed as the last event ID,
+//!   so a reconnecting client resumes after the event instead of being sent it again.
 //!
 //! Where the crate adds to the spec: the opt-in [`Parser::finish`] dispatches an unterminated last
 //! event (the spec discards it), and comments are offered as [`Output::Comment`] (the spec

@@ -637,7 +637,8 @@ struct State {
     /// Digits of a `retry` line so far; `None` once a non-digit was seen.
     retry: Option<u64>,
     retry_digits: bool,
-    /// The block overflowed a limit: ignore it up to the next blank line.
+    /// The block overflowed a limit: ignore it up to the next blank line, except its `id`
+    /// lines, which still set the id the block commits (see `dispatch`).
     skipping: bool,
     /// The data, the event type or the pending id may be a range of the current input, so the
     /// end of the input must copy them: one flag to test per input instead of three.
@@ -986,12 +987,13 @@ impl State {
         // The type and the ids lie before the data region, so they can be read while the data
         // is borrowed.
         let (buf, region) = buf.split_at_mut(self.data_at);
+        // Committed even when the data does not fit decoded and the event is skipped, as a
+        // block skipped while it is read commits its id.
+        self.committed = commit;
         let data = match borrowed {
             Some(d) => d,
-            // When the data does not fit decoded, the event is dropped whole, its id with it.
             None => self.data_text(region, input, data)?,
         };
-        self.committed = commit;
         let buf = &*buf;
         Ok(Event {
             event_type: resolve_text(ty, buf, input, utf8),
@@ -1034,8 +1036,7 @@ impl State {
                 None
             }
             Field::Id
-                if !self.skipping
-                    && end - start <= self.limits.max_id_len
+                if end - start <= self.limits.max_id_len
                     && !has_nul(&input[start..end])
                     && utf8.text_field(input, start, end).is_some() =>
             {
@@ -1132,6 +1133,16 @@ impl State {
         // The ranges taken here are resolved before the next input; none is left behind.
         self.borrows = false;
         if skipped {
+            // A skipped block still sets the last event ID from its last `id` line, as the
+            // spec's dispatch would: a client that reconnects then resumes after the event it
+            // could not hold instead of being sent it again, and again (issue 14). A too-long id
+            // leaves no pending id, so the last event ID stays as it was.
+            if let Some(loc) = pending {
+                self.committed = match loc {
+                    Loc::Input(s, e) => self.copy_id(buf, &input[s..e]),
+                    loc => loc,
+                };
+            }
             return None;
         }
         // The last event ID outlives the input, so an id borrowed from the input is copied into
@@ -1157,8 +1168,7 @@ impl State {
             Span::Input(s, e) => Loc::Input(s, e),
             Span::Buf(len) => Loc::Buf(self.type_at, self.type_at + len),
         };
-        // Committed by `next_output` only once the data is known to fit decoded: an event
-        // skipped as too large must not move the last event ID.
+        // Committed by `deliver`, whether the data fits decoded or the event is skipped there.
         Some(Dispatched {
             ty,
             id,
@@ -1329,9 +1339,7 @@ impl State {
         first: bool,
         last: bool,
     ) -> Option<Result<RawOutput, ParseError>> {
-        if self.skipping {
-            return None;
-        }
+        // Read even in a skipped block: its last id is committed when the block ends.
         let max = self.limits.max_id_len;
         if first && last {
             // Spec: an id containing NUL is ignored, so it is no error even when too long.
@@ -1346,9 +1354,7 @@ impl State {
                     Loc::Input(start, end)
                 }
                 Placed::Copied(n) => Loc::Buf(at, at + n),
-                Placed::Borrow | Placed::TooLong => {
-                    return self.skip(ParseError::IdTooLong { max });
-                }
+                Placed::Borrow | Placed::TooLong => return self.id_too_long(),
             });
             return None;
         }
@@ -1383,8 +1389,20 @@ impl State {
                 self.pending = Some(Loc::Buf(at, at + n));
                 None
             }
-            _ => self.skip(ParseError::IdTooLong { max }),
+            _ => self.id_too_long(),
         }
+    }
+
+    /// An id too long to keep: the block has no id to commit (the last event ID stays), and it
+    /// is skipped, reported once even when it already was.
+    fn id_too_long(&mut self) -> Option<Result<RawOutput, ParseError>> {
+        self.pending = None;
+        if self.skipping {
+            return None;
+        }
+        self.skip(ParseError::IdTooLong {
+            max: self.limits.max_id_len,
+        })
     }
 
     fn on_retry(
