@@ -9,6 +9,10 @@
 //! effect, `""` if none); each accepted `retry` prints `{"retry":N}`. Skipped events are reported
 //! on stderr. `--chunk N` feeds the parser N bytes at a time, to see that splitting never changes
 //! the output.
+//!
+//! A desktop tool, so its memory is generous: one 4 MiB buffer, of which ids and event types
+//! may each take up to 512 KiB and the data of one event the remaining 2 MiB. Anything longer
+//! is reported on stderr and skipped, and the stream continues with the next event.
 
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
@@ -19,10 +23,14 @@ use sansse::parse::{Limits, Output, Parser};
 mod json;
 
 /// Buffer for one event: generous, since this is a debugging tool on a desktop.
-const CAPACITY: usize = 4 << 20;
-const LIMITS: Limits = Limits {
-    max_id_len: 64 << 10,
-    max_event_type_len: 64 << 10,
+pub(crate) const CAPACITY: usize = 4 << 20;
+/// How `CAPACITY` is divided. The parser reserves three id slots (the last event ID, the one
+/// the current block set, and one being read in pieces) and one event type before the data
+/// region, so 512 KiB each leaves 2 MiB (less the comment region) for data. Comments are
+/// never printed, so they get almost nothing.
+pub(crate) const LIMITS: Limits = Limits {
+    max_id_len: 512 << 10,
+    max_event_type_len: 512 << 10,
     max_comment_len: 64,
 };
 
