@@ -538,7 +538,7 @@ impl<'buf> server::Handler<'buf> for ServerHandler<'_> {
         Answer::Accept(AcceptOptions::new())
     }
 
-    fn on_event(&mut self, _: Instant, event: ServerEvent) {
+    fn on_event(&mut self, _: Instant, event: ServerEvent) -> ControlFlow<()> {
         let name = self.name.get().map_or("?", String::as_str);
         match event {
             ServerEvent::Accepted {
@@ -567,6 +567,7 @@ impl<'buf> server::Handler<'buf> for ServerHandler<'_> {
             ),
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 }
 

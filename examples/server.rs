@@ -37,6 +37,7 @@
 //!   headless Chromium's DOM.
 
 use core::cell::{Cell, RefCell};
+use core::ops::ControlFlow;
 use core::time::Duration;
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -317,7 +318,7 @@ impl<'buf> Handler<'buf> for Conn<'_> {
         }
     }
 
-    fn on_event(&mut self, _: Instant, event: SessionEvent) {
+    fn on_event(&mut self, _: Instant, event: SessionEvent) -> ControlFlow<()> {
         let (app, id) = (self.app, self.id);
         match event {
             SessionEvent::Accepted { start } => {
@@ -356,6 +357,7 @@ impl<'buf> Handler<'buf> for Conn<'_> {
             }
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 
     fn poll_commands(&mut self, now: Instant, session: &mut ServerSession<'buf>) {
@@ -370,7 +372,7 @@ impl<'buf> Handler<'buf> for Conn<'_> {
                 self.id
             ));
             let retry = app.options.retry.unwrap_or(Duration::from_millis(1000));
-            let _ = session.close(now, CloseOptions::new().with_retry(retry));
+            let _ = session.close_with(now, CloseOptions::new().with_retry(retry));
         }
         let Some(client) = &self.client else {
             return;

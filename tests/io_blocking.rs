@@ -9,6 +9,7 @@ mod io_support;
 mod server_support;
 
 use core::net::SocketAddr;
+use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use std::net::TcpStream;
@@ -179,14 +180,15 @@ impl<'buf> Handler<'buf> for TestHandler<'_> {
         Answer::Accept(AcceptOptions::new())
     }
 
-    fn on_event(&mut self, _: Instant, event: SessionEvent) {
+    fn on_event(&mut self, _: Instant, event: SessionEvent) -> ControlFlow<()> {
         let mut story = self.server.story.lock().unwrap();
         story.push((StdInstant::now(), event));
+        ControlFlow::Continue(())
     }
 
     fn poll_commands(&mut self, now: Instant, session: &mut ServerSession<'buf>) {
         if self.server.stopping.load(Ordering::SeqCst) {
-            let _ = session.close(now, CloseOptions::new());
+            let _ = session.close_with(now, CloseOptions::new());
         }
     }
 }

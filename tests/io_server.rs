@@ -12,6 +12,7 @@ mod io_support;
 mod server_support;
 
 use core::net::SocketAddr;
+use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use std::io::{Read, Write};
@@ -318,14 +319,15 @@ impl<'buf> Handler<'buf> for TestHandler<'_> {
         }
     }
 
-    fn on_event(&mut self, _: Instant, event: SessionEvent) {
+    fn on_event(&mut self, _: Instant, event: SessionEvent) -> ControlFlow<()> {
         self.server.story.lock().unwrap().push(event);
+        ControlFlow::Continue(())
     }
 
     fn poll_commands(&mut self, now: Instant, session: &mut ServerSession<'buf>) {
         if self.server.close_all.load(Ordering::SeqCst) && !self.closing {
             self.closing = true;
-            let _ = session.close(
+            let _ = session.close_with(
                 now,
                 CloseOptions::new().with_retry(Duration::from_millis(250)),
             );

@@ -24,13 +24,13 @@
 //!    to 1.
 
 use core::fmt;
-use core::ops::Range;
+use core::ops::{ControlFlow, Range};
 
 use crate::http::{ErrorResponse, RequestHead};
 use crate::replay::{Cursor, ReplayLog};
 use crate::server::{
-    AcceptError, AcceptOptions, CloseReason, RejectError, ServerSession, SessionEvent,
-    SessionState, TransmitError,
+    AcceptError, AcceptOptions, CloseReason, RejectError, ServerSession, SessionEvent, State,
+    TransmitError,
 };
 use crate::time::Instant;
 
@@ -53,6 +53,7 @@ pub use blocking::serve_blocking;
 /// An endpoint that serves `/events` with a CORS header and rejects every other path:
 ///
 /// ```
+/// use core::ops::ControlFlow;
 /// use sansse::http::{ErrorResponse, RequestHead};
 /// use sansse::io::server::{Answer, Handler};
 /// use sansse::server::{AcceptOptions, SessionEvent};
@@ -70,8 +71,9 @@ pub use blocking::serve_blocking;
 ///         }
 ///     }
 ///
-///     fn on_event(&mut self, now: Instant, event: SessionEvent) {
+///     fn on_event(&mut self, now: Instant, event: SessionEvent) -> ControlFlow<()> {
 ///         println!("{now}: {event:?}");
+///         ControlFlow::Continue(())
 ///     }
 /// }
 /// ```
@@ -82,9 +84,11 @@ pub trait Handler<'buf, C: Copy = Cursor> {
 
     /// Hears every step of the connection's story, in order, before the loop acts on it (the
     /// `RequestReady` answered by [`Handler::decide`], the gap events, the final `Closed`).
-    /// Does nothing by default.
-    fn on_event(&mut self, now: Instant, event: SessionEvent) {
+    /// `Break` closes the session gracefully ([`ServerSession::close`]), as the client's
+    /// handler ends its loop. Continues by default.
+    fn on_event(&mut self, now: Instant, event: SessionEvent) -> ControlFlow<()> {
         let _ = (now, event);
+        ControlFlow::Continue(())
     }
 
     /// Runs on every turn of the loop, before output is drawn: the place to
@@ -101,7 +105,7 @@ pub trait Handler<'buf, C: Copy = Cursor> {
 #[non_exhaustive]
 pub enum Answer<'buf> {
     /// Open the event stream, after the usual checks
-    /// ([`accept_checked`](ServerSession::accept_checked): `GET` only, and an `Accept` that
+    /// ([`accept`](ServerSession::accept): `GET` only, and an `Accept` that
     /// allows `text/event-stream`; the matching error response otherwise).
     Accept(AcceptOptions<'buf>),
     /// Send this error response and close.
@@ -225,15 +229,13 @@ where
         if !pending.is_empty() {
             let write = stream.write(&tx[pending.clone()]);
             match select(write, sleep_until(timer, deadline)).await {
-                Either::Left(Ok(0)) => {
-                    session.handle_write_failed(timer.now(), ErrorKind::WriteZero)
-                }
+                Either::Left(Ok(0)) => session.handle_error(timer.now(), ErrorKind::WriteZero),
                 Either::Left(Ok(n)) => {
                     let n = n.min(pending.len());
                     pending.start += n;
                     unflushed += n;
                 }
-                Either::Left(Err(error)) => session.handle_write_failed(timer.now(), error.kind()),
+                Either::Left(Err(error)) => session.handle_error(timer.now(), error.kind()),
                 Either::Right(()) => session.handle_timeout(timer.now()),
             }
             continue;
@@ -245,7 +247,7 @@ where
                     let _ = session.handle_written(timer.now(), unflushed);
                     unflushed = 0;
                 }
-                Either::Left(Err(error)) => session.handle_write_failed(timer.now(), error.kind()),
+                Either::Left(Err(error)) => session.handle_error(timer.now(), error.kind()),
                 Either::Right(()) => session.handle_timeout(timer.now()),
             }
             continue;
@@ -255,7 +257,7 @@ where
             Either::Left(Ok(0)) => session.handle_eof(timer.now()),
             Either::Left(Ok(n)) => {
                 let n = n.min(rx.len());
-                let reading = session.state() == SessionState::ReadingRequest;
+                let reading = session.state() == State::ReadingRequest;
                 let fed = feed(session, timer.now(), &rx[..n]);
                 if reading {
                     body = fed..n;
@@ -282,7 +284,9 @@ where
     A: Handler<'buf, <H::Log as ReplayLog>::Cursor>,
 {
     while let Some(event) = session.poll_event() {
-        handler.on_event(now, event);
+        if handler.on_event(now, event).is_break() {
+            session.close(now);
+        }
         match event {
             SessionEvent::RequestReady => {
                 let Some(request) = session.request() else {
@@ -290,7 +294,9 @@ where
                 };
                 match handler.decide(now, &request) {
                     Answer::Accept(options) => {
-                        hub.with_log(|log| session.accept_checked(now, log, options))
+                        // A refusal (not GET, a wrong Accept) is an answer too: the error
+                        // response goes out and the session closes.
+                        hub.with_log(|log| session.accept(now, log, options))
                             .map_err(ServeError::Accept)?;
                     }
                     Answer::Reject(response) => {
@@ -339,7 +345,7 @@ fn fill<H: Hub>(
 /// would ignore them.
 fn feed<C: Copy>(session: &mut ServerSession<'_, C>, now: Instant, bytes: &[u8]) -> usize {
     let mut fed = 0;
-    while fed < bytes.len() && session.state() == SessionState::ReadingRequest {
+    while fed < bytes.len() && session.state() == State::ReadingRequest {
         let rest = &bytes[fed..];
         let line = memchr::memchr(b'\n', rest).map_or(rest.len(), |at| at + 1);
         session.handle_bytes(now, &rest[..line]);
@@ -367,7 +373,7 @@ mod tests {
         let fed = feed(&mut session, Instant::ZERO, rest);
 
         assert_eq!(&rest[fed..], b"hello");
-        assert_eq!(session.state(), SessionState::AwaitingDecision);
+        assert_eq!(session.state(), State::AwaitingDecision);
         assert_eq!(session.request().unwrap().path(), "/p");
         assert_eq!(feed(&mut session, Instant::ZERO, b"more"), 0);
     }
@@ -385,7 +391,7 @@ mod tests {
         );
 
         assert_eq!(fed, 16);
-        assert_eq!(session.state(), SessionState::Closing);
+        assert_eq!(session.state(), State::Closing);
     }
 
     #[test]

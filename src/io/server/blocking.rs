@@ -18,7 +18,7 @@ use embedded_io::ErrorKind;
 use super::{Handler, ServeError, Served, drain_events, feed, fill};
 use crate::io::{Hub, StdHub};
 use crate::replay::ReplayLog;
-use crate::server::{ServerSession, SessionState};
+use crate::server::{ServerSession, State};
 use crate::time::{Instant, StdOrigin};
 
 /// Serves one connection on the calling thread until its session closes or a request is handed
@@ -112,7 +112,7 @@ where
             // Only a zero timeout is refused, and `timeout` never gives one.
             let _ = stream.set_write_timeout(timeout(origin, deadline));
             match stream.write(&tx[pending.clone()]) {
-                Ok(0) => session.handle_write_failed(origin.current(), ErrorKind::WriteZero),
+                Ok(0) => session.handle_error(origin.current(), ErrorKind::WriteZero),
                 Ok(n) => {
                     let n = n.min(pending.len());
                     pending.start += n;
@@ -121,11 +121,11 @@ where
                 }
                 Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
                 Err(error) if error.kind() == IoKind::Interrupted => {}
-                Err(error) => session.handle_write_failed(origin.current(), error.kind().into()),
+                Err(error) => session.handle_error(origin.current(), error.kind().into()),
             }
             continue;
         }
-        if session.state() == SessionState::ReadingRequest {
+        if session.state() == State::ReadingRequest {
             let _ = stream.set_read_timeout(timeout(origin, deadline));
             match stream.read(rx) {
                 Ok(0) => session.handle_eof(origin.current()),
