@@ -414,7 +414,7 @@ fn expect_numbered(
     report.eq(format_args!("{what}: read back"), wire.broken, 0);
 }
 
-fn deadline(session: &ServerSession<'_>) -> Option<(Instant, Timer)> {
+fn deadline(session: &ServerSession<'_>) -> Option<(Instant, TimerReason)> {
     session.poll_deadline().map(|d| (d.at, d.reason))
 }
 
