@@ -9,19 +9,18 @@
 //! [`ServerStorage`], the clock is the [`DefaultTimer`], the settings are
 //! [`ServerConfig::new`](crate::server::ServerConfig::new). A complete smol server, with a
 //! publisher, one task per connection, and `Last-Event-ID` resume and replay from the ring
-//! (20 lines of user code):
+//! (24 lines of user code, the comment included):
 //!
 //! ```no_run
-//! use std::{sync::Arc, time::Duration};
-//! use sansse::io::FuturesIo;
-//! use sansse::{AcceptOptions, Answer, Ring, StdHub, serve};
+//! use std::time::Duration;
+//! use sansse::{AcceptOptions, Answer, Ring, StdHub, io::FuturesIo, serve};
 //!
 //! fn main() -> std::io::Result<()> {
-//!     let hub = Arc::new(StdHub::new(Ring::<256, 65_536>::new(1)));
-//!     let publisher = Arc::clone(&hub);
+//!     // One ring for every connection, for the life of the program.
+//!     let hub = &*Box::leak(Box::new(StdHub::new(Ring::<256, 65_536>::new(1))));
 //!     smol::spawn(async move {
 //!         for n in 0.. {
-//!             let _ = publisher.publish(None, &format!("tick {n}"));
+//!             let _ = hub.publish(None, &format!("tick {n}"));
 //!             smol::Timer::after(Duration::from_secs(1)).await;
 //!         }
 //!     })
@@ -30,11 +29,9 @@
 //!         let listener = smol::net::TcpListener::bind("127.0.0.1:8080").await?;
 //!         loop {
 //!             let (stream, _) = listener.accept().await?;
-//!             let hub = Arc::clone(&hub);
 //!             smol::spawn(async move {
-//!                 let stream = FuturesIo::new(stream);
-//!                 let served = serve(stream, &*hub, |_| Answer::Accept(AcceptOptions::new())).await;
-//!                 eprintln!("{served:?}");
+//!                 let served = serve(FuturesIo::new(stream), hub, |_| Answer::Accept(AcceptOptions::new()));
+//!                 eprintln!("{:?}", served.await);
 //!             })
 //!             .detach();
 //!         }
