@@ -8,7 +8,8 @@
 mod io_support;
 mod server_support;
 
-use std::net::{SocketAddr, TcpListener};
+use core::net::SocketAddr;
+use std::net::TcpListener;
 use std::sync::Arc;
 
 use io_support::{Client, events};

@@ -5,8 +5,8 @@
 //!
 //! Serving one connection takes the stream, the [`Hub`] every connection shares, and a
 //! decision: a closure from the request head to an [`Answer`]. With `std`,
-//! [`serve`]`(stream, &hub, decide)` needs nothing else: the buffers come from a default
-//! [`ServerStorage`], the clock is the [`DefaultTimer`], the settings are
+//! `serve(stream, &hub, decide)` needs nothing else: the buffers come from a default
+//! [`ServerStorage`], the clock is the `DefaultTimer`, the settings are
 //! [`ServerConfig::new`](crate::server::ServerConfig::new). A complete smol server, with a
 //! publisher, one task per connection, and `Last-Event-ID` resume and replay from the ring
 //! (24 lines of user code, the comment included):
@@ -40,8 +40,8 @@
 //! ```
 //!
 //! A [`Server`] holds what every connection of a server shares, built once: the clock (any
-//! [`Timer`], so embedded executors bring theirs) and the [`ServerConfig`]. Its
-//! [`serve_with`](Server::serve_with) is the full form, for applications that route requests
+//! [`Timer`](super::Timer), so embedded executors bring theirs) and the [`ServerConfig`]. Its
+//! `serve_with` is the full form, for applications that route requests
 //! to other handlers, hear the connection's story, or act on a session while it streams: it
 //! takes caller-owned [`ServerStorage`] (any size) and a [`Handler`].
 //!
@@ -81,7 +81,7 @@ use crate::server::{
 };
 use crate::time::Instant;
 
-use super::{Hub, Timer};
+use super::Hub;
 
 #[cfg(feature = "std")]
 mod blocking;
@@ -162,8 +162,8 @@ pub enum Answer<'buf> {
     /// Send this error response and close.
     Reject(ErrorResponse<'buf>),
     /// Not an event stream: the loop returns [`Served::Handoff`] and the caller answers the
-    /// request on the same connection itself. Only [`Server::serve_with`] (and
-    /// [`Server::serve_blocking_with`]) keep the stream and the bytes read for the caller;
+    /// request on the same connection itself. Only `Server::serve_with` (and
+    /// `Server::serve_blocking_with`) keep the stream and the bytes read for the caller;
     /// the short forms return and the connection closes with them.
     Handoff,
 }
@@ -285,8 +285,8 @@ impl<const HEAD: usize, const RX: usize, const TX: usize> ServerStorage<HEAD, RX
 /// What every connection of one server shares, built once: the clock and the settings.
 ///
 /// `'c` is the lifetime of the config (of its gap event's name; `'static` for
-/// [`ServerConfig::new`]). `T` is the clock: [`DefaultTimer`] from [`Server::new`] with `std`,
-/// or any [`Timer`] through [`Server::with_timer`]. Each connection gets a clone of it.
+/// [`ServerConfig::new`]). `T` is the clock: `DefaultTimer` from `Server::new` with `std`,
+/// or any [`Timer`](super::Timer) through [`Server::with_timer`]. Each connection gets a clone of it.
 ///
 /// # Examples
 ///
@@ -346,7 +346,7 @@ impl<'c, T> Server<'c, T> {
 }
 
 #[cfg(feature = "embedded-io-async-0.7")]
-impl<'c, T: Timer + Clone> Server<'c, T> {
+impl<'c, T: super::Timer + Clone> Server<'c, T> {
     /// Serves one connection until its session closes: the request head goes to `decide`,
     /// whose [`Answer`] opens the stream (resuming after the request's `Last-Event-ID` from
     /// the hub's log), rejects the request, or ends the connection
@@ -448,7 +448,7 @@ where
 /// empty; `tx` must take the largest event plus
 /// [`MAX_CHUNK_OVERHEAD`](crate::http::MAX_CHUNK_OVERHEAD).
 ///
-/// `stream`'s `read`, `write` and `flush` and the [`Timer`] and [`Hub::changed`] futures must
+/// `stream`'s `read`, `write` and `flush` and the [`Timer`](super::Timer) and [`Hub::changed`] futures must
 /// be cancel-safe: the loop drops whichever loses a race and creates it again on the next turn.
 #[cfg(feature = "embedded-io-async-0.7")]
 async fn run<'buf, S, T, H, A>(
@@ -462,7 +462,7 @@ async fn run<'buf, S, T, H, A>(
 ) -> Result<Served, ServeError>
 where
     S: embedded_io_async::Read + embedded_io_async::Write,
-    T: Timer,
+    T: super::Timer,
     H: Hub,
     A: Handler<'buf, <H::Log as ReplayLog>::Cursor>,
 {
