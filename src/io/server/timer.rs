@@ -21,6 +21,11 @@ use crate::time::{Instant, StdOrigin};
 ///
 /// Cheap to clone; clones share the origin, so their instants compare.
 ///
+/// # Panics
+///
+/// The first sleep panics if the operating system refuses to start the timer thread: without
+/// it no sleep could ever end.
+///
 /// # Examples
 ///
 /// ```
