@@ -160,7 +160,7 @@ fn closing_before_accepting_answers_503_with_retry_after() {
 }
 
 #[test]
-fn closing_twice_is_an_error() {
+fn closing_with_options_twice_is_an_error() {
     let ring = Ring::<4, 256>::new(1);
     let mut storage = [0u8; 256];
     let mut session = ServerSession::new(at(0), &mut storage, config());
@@ -220,4 +220,33 @@ fn transport_ends_close_at_once_with_their_reason() {
         assert_eq!(session.handle_written(at(3), 1_000), Ok(()));
         assert_eq!(events(&mut session), []);
     }
+}
+
+#[test]
+fn close_is_a_no_op_once_closing_while_close_with_says_its_options_went_unused() {
+    let ring = Ring::<4, 256>::new(1);
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, config());
+    open(&mut session, at(0), &ring, &request(None));
+    drain(&mut session, at(0), &ring);
+
+    session.close(at(1));
+    session.close(at(2));
+
+    assert_eq!(session.state(), State::Closing);
+    assert_eq!(
+        session.close_with(
+            at(2),
+            CloseOptions::new().with_retry(Duration::from_secs(1))
+        ),
+        Err(CloseError::AlreadyClosing)
+    );
+    let tail = drain(&mut session, at(3), &ring);
+    assert_eq!(tail, b"0\r\n\r\n", "one end of body, no retry hint");
+    assert_eq!(session.close_reason(), Some(CloseReason::Requested));
+    session.close(at(4));
+    assert_eq!(
+        session.close_with(at(4), CloseOptions::new()),
+        Err(CloseError::Closed)
+    );
 }

@@ -360,3 +360,26 @@ fn a_response_head_larger_than_the_buffer_reports_its_size() {
 
     assert_eq!(result, Err(TransmitError::BufferTooSmall { needed: 152 }));
 }
+
+#[test]
+fn bad_accept_options_are_refused_even_for_a_request_the_checks_would_refuse() {
+    let ring = Ring::<4, 256>::new(1);
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+    session.handle_bytes(at(0), b"POST /e HTTP/1.1\r\nHost: h\r\n\r\n");
+    let reserved = [("Content-Encoding", "gzip")];
+
+    // The caller's mistake is reported first, and the session waits for a better answer.
+    assert_eq!(
+        session.accept(at(0), &ring, AcceptOptions::new().with_headers(&reserved)),
+        Err(AcceptError::InvalidHeaders {
+            error: ResponseWriteError::ReservedHeader
+        })
+    );
+    assert_eq!(session.state(), State::AwaitingDecision);
+    assert_eq!(
+        session.accept(at(0), &ring, AcceptOptions::new()),
+        Ok(Decision::Rejected { status: 405 })
+    );
+    assert_eq!(session.state(), State::Closing);
+}

@@ -654,6 +654,50 @@ mod tests {
         assert_eq!(session.state(), State::Closing);
     }
 
+    /// Accepts every request and asks to close as soon as the stream opens.
+    struct CloseOnAccept;
+
+    impl<'buf> Handler<'buf> for CloseOnAccept {
+        fn decide(&mut self, _: Instant, _: &RequestHead<'_>) -> Answer<'buf> {
+            Answer::Accept(AcceptOptions::new())
+        }
+
+        fn on_event(&mut self, _: Instant, event: SessionEvent) -> ControlFlow<()> {
+            match event {
+                SessionEvent::Accepted { .. } => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn a_story_callback_that_breaks_closes_the_session_gracefully() {
+        let hub = crate::io::StdHub::new(crate::replay::Ring::<4, 256>::new(1));
+        let mut storage = [0u8; 256];
+        let mut session = ServerSession::new(Instant::ZERO, &mut storage, ServerConfig::new());
+        feed(
+            &mut session,
+            Instant::ZERO,
+            b"GET /e HTTP/1.1\r\nHost: h\r\n\r\n",
+        );
+
+        // One drain answers the request, then hears Accepted, which breaks.
+        let served = drain_events(
+            Instant::ZERO,
+            &mut session,
+            &hub,
+            &mut CloseOnAccept,
+            &(0..0),
+        );
+
+        assert_eq!(served, Ok(None));
+        assert_eq!(session.state(), State::Closing);
+        let mut tx = [0u8; 512];
+        let n = fill(Instant::ZERO, &mut session, &hub, &mut tx).unwrap();
+        assert!(tx[..n].ends_with(b"0\r\n\r\n"), "a graceful end of body");
+    }
+
     #[test]
     fn serve_errors_display_short_and_lowercase() {
         let error = ServeError::Transmit(TransmitError::BufferTooSmall { needed: 9 });
