@@ -1,6 +1,6 @@
-//! The async server loop (`io::server::serve`) on smol over loopback TCP, against a plain
-//! blocking `std::net::TcpStream` client that reads the response with the crate's own
-//! response-head reader, body decoder and event parser.
+//! The async server loop (`io::server::Server::serve_with`, with a timer of the test's own) on
+//! smol over loopback TCP, against a plain blocking `std::net::TcpStream` client that reads the
+//! response with the crate's own response-head reader, body decoder and event parser.
 //!
 //! Checks: published events arrive with their ids and types; keep-alive comments arrive on
 //! time when nothing is published; a reconnect with `Last-Event-ID` replays exactly the events

@@ -234,13 +234,26 @@ impl core::error::Error for ServeError {}
 /// assert_eq!(core::mem::size_of_val(&default), 2048 + 512 + 16_384);
 /// let small = ServerStorage::<512, 64, 1024>::sized();
 /// assert_eq!(core::mem::size_of_val(&small), 512 + 64 + 1024);
+/// assert_eq!(format!("{small:?}"), "ServerStorage { head: 512, rx: 64, tx: 1024 }");
 /// ```
-#[derive(Debug)]
 pub struct ServerStorage<const HEAD: usize = 2048, const RX: usize = 512, const TX: usize = 16_384>
 {
     head: [u8; HEAD],
     rx: [u8; RX],
     tx: [u8; TX],
+}
+
+impl<const HEAD: usize, const RX: usize, const TX: usize> fmt::Debug
+    for ServerStorage<HEAD, RX, TX>
+{
+    /// The sizes only: the bytes are scratch space.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerStorage")
+            .field("head", &HEAD)
+            .field("rx", &RX)
+            .field("tx", &TX)
+            .finish()
+    }
 }
 
 impl ServerStorage {
