@@ -11,6 +11,7 @@ use core::task::{Context, Poll, Waker};
 use std::collections::BTreeMap;
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::Instant as StdInstant;
+use std::vec::Vec;
 
 use crate::io::Timer;
 use crate::time::{Instant, StdOrigin};
@@ -146,28 +147,36 @@ impl Wheel {
 
     /// The thread: wakes every entry that is due, then sleeps until the next one or a change.
     fn run(&self) {
-        let mut queue = self.lock();
+        let mut due = Vec::new();
         loop {
+            let mut queue = self.lock();
             let now = StdInstant::now();
             while let Some(entry) = queue.entries.first_entry() {
                 if entry.key().0 > now {
                     break;
                 }
-                entry.remove().wake();
+                due.push(entry.remove());
             }
-            queue = match queue.entries.first_key_value() {
-                Some((&(at, _), _)) => {
-                    let wait = at.saturating_duration_since(now);
-                    self.changed
-                        .wait_timeout(queue, wait)
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .0
+            if due.is_empty() {
+                // Checked and waited under one lock: a sleep registered meanwhile notifies
+                // after the wait began, so it is never missed.
+                match queue.entries.first_key_value() {
+                    Some((&(at, _), _)) => {
+                        let wait = at.saturating_duration_since(now);
+                        let waited = self.changed.wait_timeout(queue, wait);
+                        drop(waited.unwrap_or_else(PoisonError::into_inner));
+                    }
+                    None => drop(
+                        self.changed
+                            .wait(queue)
+                            .unwrap_or_else(PoisonError::into_inner),
+                    ),
                 }
-                None => self
-                    .changed
-                    .wait(queue)
-                    .unwrap_or_else(PoisonError::into_inner),
-            };
+                continue;
+            }
+            // Woken outside the lock: a waker that polls at once must not find it held.
+            drop(queue);
+            due.drain(..).for_each(Waker::wake);
         }
     }
 }
