@@ -218,6 +218,25 @@ mod tests {
     }
 
     #[test]
+    fn an_earlier_sleep_registered_later_is_not_held_up_by_a_later_one() {
+        let (mut first, mut second) = (DefaultTimer::new(), DefaultTimer::new());
+        let far = first.now() + Duration::from_secs(5);
+        let mut late = std::boxed::Box::pin(first.sleep_until(far));
+        let waker = Waker::noop();
+        assert!(
+            late.as_mut()
+                .poll(&mut Context::from_waker(waker))
+                .is_pending()
+        );
+        let started = StdInstant::now();
+
+        let near = second.now() + Duration::from_millis(20);
+        smol::block_on(second.sleep_until(near));
+
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    #[test]
     fn a_dropped_sleep_leaves_no_entry_behind() {
         let mut timer = DefaultTimer::new();
         let deadline = timer.now() + Duration::from_secs(3600);
