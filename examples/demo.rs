@@ -50,12 +50,11 @@ use sansse::encode::EventName;
 use sansse::heartbeat::IdleConfig;
 use sansse::http::{ErrorResponse, RequestHead};
 use sansse::io::client::{self, Connect, Ended};
-use sansse::io::server::{self, Answer, serve};
+use sansse::io::server::{self, Answer};
 use sansse::io::{FuturesIo, StdHub, Timer};
 use sansse::replay::{Gap, Ring};
 use sansse::server::{
-    AcceptOptions, OverrunPolicy, ServerConfig, ServerSession, SessionEvent as ServerEvent,
-    StreamStart,
+    AcceptOptions, OverrunPolicy, ServerConfig, SessionEvent as ServerEvent, StreamStart,
 };
 use sansse::time::StdOrigin;
 use sansse::{Event, Instant, ParseError};
@@ -494,27 +493,18 @@ async fn connection(stream: smol::Async<TcpStream>, hub: Arc<StdHub<Log>>, demo:
         name: Arc::clone(&name),
         next_slot: StdInstant::now(),
     };
-    let mut timer = SmolTimer(demo.origin);
-    let mut storage = [0u8; 1024];
     // The transmit buffer holds a few events: a slow link drains it slowly, and the session's
     // cursor waits for it meanwhile.
-    let (mut rx, mut tx) = ([0u8; 256], [0u8; 1024]);
-    let mut session = ServerSession::new(timer.now(), &mut storage, SERVER);
+    let mut storage = server::ServerStorage::<1024, 256, 1024>::sized();
     let mut handler = ServerHandler {
         demo: &demo,
         control,
         name,
     };
-    let _ = serve(
-        &mut link,
-        &mut timer,
-        &*hub,
-        &mut session,
-        &mut handler,
-        &mut rx,
-        &mut tx,
-    )
-    .await;
+    let _ = server::Server::new()
+        .with_config(SERVER)
+        .serve_with(&mut link, &*hub, &mut storage, &mut handler)
+        .await;
 }
 
 /// The server's side of one connection: `/events?client=NAME` streams, anything else is 404.
@@ -538,7 +528,7 @@ impl<'buf> server::Handler<'buf> for ServerHandler<'_> {
         Answer::Accept(AcceptOptions::new())
     }
 
-    fn on_event(&mut self, _: Instant, event: ServerEvent) {
+    fn on_event(&mut self, _: Instant, event: ServerEvent) -> ControlFlow<()> {
         let name = self.name.get().map_or("?", String::as_str);
         match event {
             ServerEvent::Accepted {
@@ -567,6 +557,7 @@ impl<'buf> server::Handler<'buf> for ServerHandler<'_> {
             ),
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 }
 

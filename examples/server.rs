@@ -37,6 +37,7 @@
 //!   headless Chromium's DOM.
 
 use core::cell::{Cell, RefCell};
+use core::ops::ControlFlow;
 use core::time::Duration;
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -46,8 +47,8 @@ use embedded_io_async::{Read as _, Write as _};
 use sansse::Instant;
 use sansse::encode::EventName;
 use sansse::http::{ErrorResponse, RequestHead};
-use sansse::io::server::{Answer, Handler, Served, serve};
-use sansse::io::{FuturesIo, Hub, StdHub, Timer};
+use sansse::io::server::{Answer, DefaultTimer, Handler, Served, Server, ServerStorage};
+use sansse::io::{FuturesIo, Hub, StdHub};
 use sansse::replay::{EventSeq, PublishError, Ring};
 use sansse::server::{
     AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
@@ -144,54 +145,30 @@ async fn run<'a>(executor: &LocalExecutor<'a>, app: &'a App, listener: TcpListen
     }
 }
 
-/// One connection: the event stream through `serve`, or a plain answer after a handoff.
+/// One connection: the event stream through `serve_with`, or a plain answer after a handoff.
 async fn connection(app: &App, id: u64, stream: Async<TcpStream>) {
-    let mut timer = SmolTimer(app.origin);
     let mut io = FuturesIo::new(stream);
-    let mut storage = [0u8; 4096];
-    let mut rx = [0u8; 1024];
-    let mut tx = vec![0u8; TX_BYTES];
-    let mut session = ServerSession::new(timer.now(), &mut storage, app.config);
+    let mut storage = Box::new(ServerStorage::<4096, 1024, TX_BYTES>::sized());
     let mut conn = Conn::new(app, id);
-    let served = serve(
-        &mut io,
-        &mut timer,
-        &app.hub,
-        &mut session,
-        &mut conn,
-        &mut rx,
-        &mut tx,
-    )
-    .await;
+    let served = app
+        .server
+        .serve_with(&mut io, &app.hub, &mut storage, &mut conn)
+        .await;
     match served {
         Ok(Served::Handoff { body }) => {
-            if let Some(request) = session.request() {
-                let response = answer(app, id, &mut io, &request, &rx[body]).await;
-                let _ = respond(&mut io, &response).await;
-            }
+            let body_start = &storage.received()[body];
+            let response = answer(app, id, &mut io, &conn.handed, body_start).await;
+            let _ = respond(&mut io, &response).await;
         }
         Ok(_) => {}
         Err(error) => app.log(format_args!("#{id} stopped: {error}")),
     }
 }
 
-/// smol's timer against the program's origin: all a smol program hands the loop.
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
-    }
-}
-
 /// What every connection shares. Single-threaded (one `LocalExecutor`), hence `Cell`s.
 struct App {
     options: Options,
-    config: ServerConfig<'static>,
+    server: Server<'static, DefaultTimer>,
     origin: StdOrigin,
     hub: StdHub<Log>,
     connections: Cell<usize>,
@@ -218,7 +195,7 @@ impl App {
             .with_keepalive(options.keepalive)
             .with_lease(options.lease);
         Self {
-            config,
+            server: Server::new().with_config(config),
             origin: StdOrigin::now(),
             hub: StdHub::new(Log::new(options.epoch)),
             connections: Cell::new(0),
@@ -280,6 +257,33 @@ struct Conn<'a> {
     streaming: bool,
     drops_seen: u64,
     pings_seen: u64,
+    /// What the answer to a handed-back request needs from its head, kept by `decide`: the
+    /// head lives in the connection's storage only while `serve_with` runs.
+    handed: Handed,
+}
+
+/// The parts of a handed-back request head its answer reads.
+#[derive(Default)]
+struct Handed {
+    method: String,
+    path: String,
+    target: String,
+    query: Option<String>,
+    chunked: bool,
+    content_length: Option<Vec<u8>>,
+}
+
+impl Handed {
+    fn of(request: &RequestHead<'_>) -> Self {
+        Self {
+            method: request.method().to_owned(),
+            path: request.path().to_owned(),
+            target: request.target().to_owned(),
+            query: request.query().map(str::to_owned),
+            chunked: request.header("transfer-encoding").is_some(),
+            content_length: request.header("content-length").map(<[u8]>::to_vec),
+        }
+    }
 }
 
 impl<'a> Conn<'a> {
@@ -291,6 +295,7 @@ impl<'a> Conn<'a> {
             streaming: false,
             drops_seen: 0,
             pings_seen: 0,
+            handed: Handed::default(),
         }
     }
 }
@@ -309,7 +314,10 @@ impl<'buf> Handler<'buf> for Conn<'_> {
                 // The checks answer anything but GET with 405.
                 Answer::Accept(AcceptOptions::new().with_headers(&CORS))
             }
-            "/" | "/publish" | "/ping" => Answer::Handoff,
+            "/" | "/publish" | "/ping" => {
+                self.handed = Handed::of(request);
+                Answer::Handoff
+            }
             _ => {
                 self.app.log(format_args!("#{id} {method} {path} -> 404"));
                 Answer::Reject(ErrorResponse::not_found().headers(&CORS))
@@ -317,7 +325,7 @@ impl<'buf> Handler<'buf> for Conn<'_> {
         }
     }
 
-    fn on_event(&mut self, _: Instant, event: SessionEvent) {
+    fn on_event(&mut self, _: Instant, event: SessionEvent) -> ControlFlow<()> {
         let (app, id) = (self.app, self.id);
         match event {
             SessionEvent::Accepted { start } => {
@@ -356,6 +364,7 @@ impl<'buf> Handler<'buf> for Conn<'_> {
             }
             _ => {}
         }
+        ControlFlow::Continue(())
     }
 
     fn poll_commands(&mut self, now: Instant, session: &mut ServerSession<'buf>) {
@@ -370,7 +379,7 @@ impl<'buf> Handler<'buf> for Conn<'_> {
                 self.id
             ));
             let retry = app.options.retry.unwrap_or(Duration::from_millis(1000));
-            let _ = session.close(now, CloseOptions::new().with_retry(retry));
+            let _ = session.close_with(now, CloseOptions::new().with_retry(retry));
         }
         let Some(client) = &self.client else {
             return;
@@ -390,10 +399,10 @@ async fn answer(
     app: &App,
     id: u64,
     io: &mut FuturesIo<Async<TcpStream>>,
-    request: &RequestHead<'_>,
+    request: &Handed,
     body_start: &[u8],
 ) -> Vec<u8> {
-    let (method, path) = (request.method(), request.path());
+    let (method, path) = (request.method.as_str(), request.path.as_str());
     let (status, response) = match (method, path) {
         ("GET", "/") => (200, page(app)),
         ("POST", "/publish") => publish(app, io, request, body_start).await,
@@ -403,7 +412,7 @@ async fn answer(
     };
     app.log(format_args!(
         "#{id} {method} {} -> {status}",
-        request.target()
+        request.target
     ));
     response
 }
@@ -412,16 +421,16 @@ async fn answer(
 async fn publish(
     app: &App,
     io: &mut FuturesIo<Async<TcpStream>>,
-    request: &RequestHead<'_>,
+    request: &Handed,
     body_start: &[u8],
 ) -> (u16, Vec<u8>) {
-    if request.header("transfer-encoding").is_some() {
+    if request.chunked {
         return (
             411,
             plain(411, "Length Required", "send a Content-Length\n"),
         );
     }
-    let length = match request.header("content-length") {
+    let length = match request.content_length.as_deref() {
         None => 0,
         Some(value) => match core::str::from_utf8(value)
             .ok()
@@ -435,7 +444,7 @@ async fn publish(
         let text = format!("at most {MAX_BODY} bytes\n");
         return (413, plain(413, "Content Too Large", &text));
     }
-    let name = query_param(request.query(), "event");
+    let name = query_param(request.query.as_deref(), "event");
     let name = match name.as_deref().map(EventName::new) {
         None => None,
         Some(Ok(name)) => Some(name),
@@ -476,8 +485,8 @@ async fn publish(
 }
 
 /// `POST /ping?client=ID`: renews the lease of that client's streams.
-fn ping(app: &App, request: &RequestHead<'_>) -> (u16, Vec<u8>) {
-    let Some(client) = query_param(request.query(), "client") else {
+fn ping(app: &App, request: &Handed) -> (u16, Vec<u8>) {
+    let Some(client) = query_param(request.query.as_deref(), "client") else {
         return (400, plain(400, "Bad Request", "ping needs ?client=ID\n"));
     };
     let mut clients = app.clients.borrow_mut();

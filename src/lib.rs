@@ -22,3 +22,10 @@ pub mod time;
 
 pub use parse::{Event, Output, ParseError, Parser};
 pub use time::Instant;
+
+// The paved path of a server: a hub over a ring, and `serve` with a decision per request.
+#[cfg(any(feature = "embedded-io-async-0.7", feature = "std"))]
+pub use io::server::{Answer, Server, ServerStorage};
+#[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+pub use io::{StdHub, server::serve};
+pub use {replay::Ring, server::AcceptOptions};

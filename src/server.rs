@@ -34,7 +34,7 @@ mod output;
 
 pub use config::{AcceptOptions, CloseOptions, OverrunPolicy, ServerConfig};
 pub use error::{AcceptError, CloseError, LeaseError, RejectError, TransmitError, WrittenError};
-pub use event::{CloseReason, Deadline, SessionEvent, SessionState, StreamStart, Timer};
+pub use event::{CloseReason, Deadline, SessionEvent, State, StreamStart, TimerReason};
 
 use core::time::Duration;
 
@@ -59,14 +59,14 @@ use output::Outbox;
 ///
 /// 1. On a new connection, create the session with [`ServerSession::new`], lending it storage
 ///    for the request head (its size caps the head, with [`ServerConfig::head_limits`]).
-/// 2. Feed what the transport reports: [`handle_bytes`] for received bytes, [`handle_eof`] or
-///    [`handle_error`] when reading ends. Bytes after the request head are ignored.
+/// 2. Feed what the transport reports: [`handle_bytes`] for received bytes, [`handle_eof`] when reading
+///    ends, [`handle_error`] when the transport fails. Bytes after the request head are ignored.
 /// 3. Drain [`poll_event`] until `None`. On [`SessionEvent::RequestReady`] read
-///    [`request`] and answer with [`accept`] or [`reject`] (or let [`accept_checked`] apply
-///    the usual checks). On [`SessionEvent::Closed`] close the connection and drop the session;
+///    [`request`] and answer with [`accept`] (which also refuses what is not an event-stream
+///    request) or [`reject`]. On [`SessionEvent::Closed`] close the connection and drop the session;
 ///    it is the last event. *Skipped:* the request is never answered and the client waits.
 /// 4. Drain [`poll_transmit`] until it returns `Ok(None)`: send `buf[..n]`, then report it with
-///    [`handle_written`] (or [`handle_write_failed`]). Reporting as the transport accepts bytes,
+///    [`handle_written`] (or [`handle_error`] when the write failed). Reporting as the transport accepts bytes,
 ///    in pieces, is fine. *Skipped:* events queue in the log until the reader falls behind it
 ///    (the overrun policy applies); unconfirmed bytes trip the write-stall timer; a closing
 ///    session never reports `Closed`. On [`TransmitError::BufferTooSmall`] lend at least
@@ -75,7 +75,7 @@ use output::Outbox;
 /// 5. Wait for the earliest of: more bytes, the instant from [`poll_timeout`] (then call
 ///    [`handle_timeout`]), a publish to the log, or an application command. Then go to 2.
 ///
-/// At any time the application may [`close`] the session or [`renew_lease`]. After publishing
+/// At any time the application may [`close`] (or [`close_with`]) the session or [`renew_lease`]. After publishing
 /// to the log, run step 4 for every session: a session learns of new events only when polled.
 ///
 /// Safe to repeat: [`handle_timeout`] early or twice (a no-op), every `poll_*` (each returns
@@ -88,7 +88,7 @@ use output::Outbox;
 ///
 /// ```
 /// use sansse::replay::{ReplayLog, Ring};
-/// use sansse::server::{AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent};
+/// use sansse::server::{AcceptOptions, ServerConfig, ServerSession, SessionEvent};
 /// use sansse::Instant;
 ///
 /// let mut ring = Ring::<64, 4096>::new(1);
@@ -122,7 +122,7 @@ use output::Outbox;
 /// session.handle_written(Instant::from_millis(15_005), n)?;
 ///
 /// // A graceful close writes the end of the chunked body, then reports Closed.
-/// session.close(Instant::from_millis(16_000), CloseOptions::new())?;
+/// session.close(Instant::from_millis(16_000));
 /// let n = session.poll_transmit(Instant::from_millis(16_000), &ring, &mut buf)?.unwrap();
 /// assert_eq!(&buf[..n], b"0\r\n\r\n");
 /// session.handle_written(Instant::from_millis(16_000), n)?;
@@ -139,13 +139,12 @@ use output::Outbox;
 /// [`request`]: ServerSession::request
 /// [`accept`]: ServerSession::accept
 /// [`reject`]: ServerSession::reject
-/// [`accept_checked`]: ServerSession::accept_checked
 /// [`poll_transmit`]: ServerSession::poll_transmit
 /// [`handle_written`]: ServerSession::handle_written
-/// [`handle_write_failed`]: ServerSession::handle_write_failed
 /// [`poll_timeout`]: ServerSession::poll_timeout
 /// [`handle_timeout`]: ServerSession::handle_timeout
 /// [`close`]: ServerSession::close
+/// [`close_with`]: ServerSession::close_with
 /// [`renew_lease`]: ServerSession::renew_lease
 #[derive(Debug)]
 pub struct ServerSession<'buf, C = Cursor> {
@@ -250,12 +249,6 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
         Ok(())
     }
 
-    /// Reports that the transport could not write bytes it was handed; the session closes.
-    pub fn handle_write_failed(&mut self, now: Instant, kind: ErrorKind) {
-        self.observe(now);
-        self.close_now(CloseReason::WriteFailed { kind });
-    }
-
     /// Reports that the client closed the connection (a read returned end of stream); the
     /// session closes without writing more. An SSE client keeps its side open while it
     /// listens, so a half-close is treated as the client leaving.
@@ -264,14 +257,23 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
         self.close_now(CloseReason::PeerClosed);
     }
 
-    /// Reports that reading from the client failed; the session closes.
+    /// Reports that the transport failed, reading or writing; the session closes at once with
+    /// [`CloseReason::Io`] and writes nothing more.
+    ///
+    /// One input for both directions: either way the connection is unusable, nothing more can
+    /// be written, and what was handed out and not confirmed is lost.
     pub fn handle_error(&mut self, now: Instant, kind: ErrorKind) {
         self.observe(now);
-        self.close_now(CloseReason::ReadFailed { kind });
+        self.close_now(CloseReason::Io { kind });
     }
 
-    /// Accepts the request: the stream opens and starts where the request's `Last-Event-ID`
-    /// says in `log`. Keep-alives and the lease (when configured) start at `now`.
+    /// Answers the request as an event stream, when it is one: a `GET` (405 with `Allow: GET`
+    /// otherwise) whose `Accept` header, if any, allows `text/event-stream` (400 otherwise; a
+    /// browser's EventSource always sends a matching one). A request that passes opens the
+    /// stream, starting where its `Last-Event-ID` says in `log`, and keep-alives and the lease
+    /// (when configured) start at `now`; one that fails gets the matching error response, and
+    /// the session closes once it is written. Routing (404 for an unknown path) is left to the
+    /// application, with [`ServerSession::reject`].
     ///
     /// The response is chunked for HTTP/1.1 and close-delimited for HTTP/1.0 or when the config
     /// or `options` ask for it.
@@ -282,26 +284,67 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
     /// [`AcceptError::AlreadyAnswered`] after an accept or reject, [`AcceptError::Closed`] once
     /// closed, and [`AcceptError::InvalidHeaders`] for extra headers the response writer
     /// refuses. The session is then unchanged.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::replay::Ring;
+    /// use sansse::server::{AcceptOptions, Decision, ServerConfig, ServerSession};
+    /// use sansse::Instant;
+    ///
+    /// let ring = Ring::<8, 512>::new(1);
+    /// let mut storage = [0u8; 512];
+    /// let mut session = ServerSession::new(Instant::ZERO, &mut storage, ServerConfig::new());
+    /// session.handle_bytes(Instant::ZERO, b"POST /events HTTP/1.1\r\nHost: h\r\n\r\n");
+    ///
+    /// let decision = session.accept(Instant::ZERO, &ring, AcceptOptions::new())?;
+    /// assert_eq!(decision, Decision::Rejected { status: 405 });
+    /// # Ok::<(), sansse::server::AcceptError>(())
+    /// ```
     pub fn accept<R: ReplayLog<Cursor = C>>(
         &mut self,
         now: Instant,
         log: &R,
         options: AcceptOptions<'buf>,
-    ) -> Result<StreamStart, AcceptError> {
+    ) -> Result<Decision, AcceptError> {
         let now = self.observe(now);
         self.check_undecided()?;
         let Some(head) = self.reader.head() else {
             return Err(AcceptError::RequestNotReady);
         };
-        let framing = if self.config.close_delimited() || options.close_delimited() {
-            StreamResponse::close_delimited()
-        } else {
-            StreamResponse::for_request(&head)
-        };
-        let response = framing.headers(options.headers());
-        if let Err(error) = response.encoded_len() {
+        // Options the writer refuses are the caller's mistake whatever the request: refuse
+        // them before the checks, so a bad option never hides behind a refusal.
+        if let Err(error) = self.stream_response(&head, options).encoded_len() {
             return Err(AcceptError::InvalidHeaders { error });
         }
+        match check_request(&head) {
+            Ok(()) => self
+                .open_stream(now, log, options)
+                .map(|start| Decision::Accepted { start }),
+            Err(response) => match self.reject(now, response) {
+                Ok(()) => Ok(Decision::Rejected {
+                    status: response.status_code(),
+                }),
+                Err(RejectError::InvalidResponse { error }) => {
+                    Err(AcceptError::InvalidHeaders { error })
+                }
+                Err(RejectError::Closed) => Err(AcceptError::Closed),
+                Err(RejectError::AlreadyAnswered) => Err(AcceptError::AlreadyAnswered),
+            },
+        }
+    }
+
+    /// Opens the stream for a request that passed the checks; the phase is `Deciding`.
+    fn open_stream<R: ReplayLog<Cursor = C>>(
+        &mut self,
+        now: Instant,
+        log: &R,
+        options: AcceptOptions<'buf>,
+    ) -> Result<StreamStart, AcceptError> {
+        let Some(head) = self.reader.head() else {
+            return Err(AcceptError::RequestNotReady);
+        };
+        let response = self.stream_response(&head, options);
         let resume = log.resume(head.header("last-event-id"));
         let start = match resume {
             Resume::Live(_) => StreamStart::Live,
@@ -319,6 +362,20 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
         self.phase = Phase::Sending;
         self.push_event(SessionEvent::Accepted { start });
         Ok(start)
+    }
+
+    /// The response head that opens the stream for `head`.
+    fn stream_response(
+        &self,
+        head: &RequestHead<'_>,
+        options: AcceptOptions<'buf>,
+    ) -> StreamResponse<'buf> {
+        let framing = if self.config.close_delimited() || options.close_delimited() {
+            StreamResponse::close_delimited()
+        } else {
+            StreamResponse::for_request(head)
+        };
+        framing.headers(options.headers())
     }
 
     /// Rejects the request with `response`; the session closes once it is written.
@@ -351,69 +408,32 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
         Ok(())
     }
 
-    /// Answers the request the way a plain SSE endpoint does: [`check_request`] decides, then
-    /// this accepts or rejects. Routing (404 for an unknown path) is left to the application.
+    /// Ends the session gracefully with the default [`CloseOptions`] (no last event, no
+    /// `retry:` block): what was not written yet is dropped, the end of a chunked body is
+    /// written, and [`SessionEvent::Closed`] follows once it is confirmed written. Before the
+    /// request was accepted there is no stream, so this answers `503 Service Unavailable`
+    /// instead.
     ///
-    /// # Errors
-    ///
-    /// As [`ServerSession::accept`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::replay::Ring;
-    /// use sansse::server::{AcceptOptions, Decision, ServerConfig, ServerSession};
-    /// use sansse::Instant;
-    ///
-    /// let ring = Ring::<8, 512>::new(1);
-    /// let mut storage = [0u8; 512];
-    /// let mut session = ServerSession::new(Instant::ZERO, &mut storage, ServerConfig::new());
-    /// session.handle_bytes(Instant::ZERO, b"POST /events HTTP/1.1\r\nHost: h\r\n\r\n");
-    ///
-    /// let decision = session.accept_checked(Instant::ZERO, &ring, AcceptOptions::new())?;
-    /// assert_eq!(decision, Decision::Rejected { status: 405 });
-    /// # Ok::<(), sansse::server::AcceptError>(())
-    /// ```
-    pub fn accept_checked<R: ReplayLog<Cursor = C>>(
-        &mut self,
-        now: Instant,
-        log: &R,
-        options: AcceptOptions<'buf>,
-    ) -> Result<Decision, AcceptError> {
-        let now = self.observe(now);
-        self.check_undecided()?;
-        let Some(verdict) = self.reader.head().map(|head| check_request(&head)) else {
-            return Err(AcceptError::RequestNotReady);
-        };
-        match verdict {
-            Ok(()) => self
-                .accept(now, log, options)
-                .map(|start| Decision::Accepted { start }),
-            Err(response) => match self.reject(now, response) {
-                Ok(()) => Ok(Decision::Rejected {
-                    status: response.status_code(),
-                }),
-                Err(RejectError::InvalidResponse { error }) => {
-                    Err(AcceptError::InvalidHeaders { error })
-                }
-                Err(RejectError::Closed) => Err(AcceptError::Closed),
-                Err(RejectError::AlreadyAnswered) => Err(AcceptError::AlreadyAnswered),
-            },
-        }
+    /// A no-op while the session is already closing or closed, as the client's `close` is.
+    pub fn close(&mut self, now: Instant) {
+        let _ = self.close_with(now, CloseOptions::new());
     }
 
-    /// Ends the session gracefully: what was not written yet is dropped, then the optional last
-    /// event, the optional `retry:` block and the end of a chunked body are written, and
-    /// [`SessionEvent::Closed`] follows once they are confirmed written.
-    ///
-    /// Before the request was accepted there is no stream, so this answers
-    /// `503 Service Unavailable` (with `Retry-After` from the retry time) instead.
+    /// Ends the session gracefully, as [`ServerSession::close`], writing what `options` ask
+    /// for after the dropped output: the optional last event, then the optional `retry:` block,
+    /// then the end of a chunked body. Before the request was accepted this answers
+    /// `503 Service Unavailable` (with `Retry-After` from the retry time).
     ///
     /// # Errors
     ///
     /// [`CloseError::AlreadyClosing`] while an earlier close, a rejection or an overrun
-    /// disconnect is being written, [`CloseError::Closed`] once closed.
-    pub fn close(&mut self, now: Instant, options: CloseOptions<'buf>) -> Result<(), CloseError> {
+    /// disconnect is being written, [`CloseError::Closed`] once closed: `options` were not
+    /// used.
+    pub fn close_with(
+        &mut self,
+        now: Instant,
+        options: CloseOptions<'buf>,
+    ) -> Result<(), CloseError> {
         self.observe(now);
         match self.phase {
             Phase::Reading { .. } | Phase::Deciding => {
@@ -467,7 +487,7 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
     /// of one call share one chunk. `Ok(None)` means there is nothing to send now.
     ///
     /// Every byte handed out must be reported with [`ServerSession::handle_written`] (or
-    /// [`ServerSession::handle_write_failed`]); the write-stall timer runs until it is.
+    /// [`ServerSession::handle_error`]); the write-stall timer runs until it is.
     ///
     /// # Errors
     ///
@@ -525,19 +545,21 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
     /// When several timers fall due at once, the one that ends the session is named.
     #[must_use]
     pub fn poll_deadline(&self) -> Option<Deadline> {
-        let deadline = |at: Option<Instant>, timer| at.map(|at| Deadline { at, timer });
+        let deadline = |at: Option<Instant>, reason| at.map(|at| Deadline { at, reason });
         let timers = match self.phase {
-            Phase::Reading { deadline: at } => [deadline(Some(at), Timer::RequestHead), None, None],
+            Phase::Reading { deadline: at } => {
+                [deadline(Some(at), TimerReason::RequestHead), None, None]
+            }
             Phase::Sending | Phase::Flushing { .. } => {
                 let streaming = self.is_streaming();
                 let lease = self.lease.as_ref().filter(|_| streaming);
                 let keepalive = self.keepalive.as_ref().filter(|_| streaming);
                 [
-                    deadline(self.stall_deadline(), Timer::WriteStall),
-                    deadline(lease.and_then(Lease::poll_timeout), Timer::Lease),
+                    deadline(self.stall_deadline(), TimerReason::WriteStall),
+                    deadline(lease.and_then(Lease::poll_timeout), TimerReason::Lease),
                     deadline(
                         keepalive.and_then(KeepAlive::poll_timeout),
-                        Timer::KeepAlive,
+                        TimerReason::KeepAlive,
                     ),
                 ]
             }
@@ -545,7 +567,10 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
         };
         // Earliest first; on a tie the timer that closes the session is named, as it fires
         // first.
-        timers.into_iter().flatten().min_by_key(|d| (d.at, d.timer))
+        timers
+            .into_iter()
+            .flatten()
+            .min_by_key(|d| (d.at, d.reason))
     }
 
     /// The request head, once complete (and for the rest of the session).
@@ -554,14 +579,14 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
     }
 
     /// Where the session stands.
-    pub fn state(&self) -> SessionState {
+    pub fn state(&self) -> State {
         match self.phase {
-            Phase::Reading { .. } => SessionState::ReadingRequest,
-            Phase::Deciding => SessionState::AwaitingDecision,
-            Phase::Sending if self.outbox.is_closing() => SessionState::Closing,
-            Phase::Sending => SessionState::Streaming,
-            Phase::Flushing { .. } => SessionState::Closing,
-            Phase::Closed { .. } => SessionState::Closed,
+            Phase::Reading { .. } => State::ReadingRequest,
+            Phase::Deciding => State::AwaitingDecision,
+            Phase::Sending if self.outbox.is_closing() => State::Closing,
+            Phase::Sending => State::Streaming,
+            Phase::Flushing { .. } => State::Closing,
+            Phase::Closed { .. } => State::Closed,
         }
     }
 
@@ -690,27 +715,9 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
     }
 }
 
-/// The default verdict on a request for an event stream: `GET` only (405 with `Allow: GET`
-/// otherwise), and an `Accept` header, if any, that allows `text/event-stream` (400 otherwise;
-/// the crate has no 406 response, and a browser's EventSource always sends a matching one).
-///
-/// # Errors
-///
-/// The error response to send when the request is refused.
-///
-/// # Examples
-///
-/// ```
-/// use sansse::http::{HeadLimits, RequestReader};
-/// use sansse::server::check_request;
-///
-/// let mut storage = [0u8; 256];
-/// let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
-/// let _ = reader.handle_bytes(b"GET /e HTTP/1.1\r\nHost: h\r\nAccept: text/html\r\n\r\n");
-/// let refused = check_request(&reader.head().unwrap()).unwrap_err();
-/// assert_eq!(refused.status_code(), 400);
-/// ```
-pub fn check_request(request: &RequestHead<'_>) -> Result<(), ErrorResponse<'static>> {
+/// The checks [`ServerSession::accept`] applies: `GET` only, and an `Accept` that allows
+/// `text/event-stream`; the error response to send otherwise.
+fn check_request(request: &RequestHead<'_>) -> Result<(), ErrorResponse<'static>> {
     if request.method() != "GET" {
         return Err(ErrorResponse::method_not_allowed("GET"));
     }
@@ -720,17 +727,18 @@ pub fn check_request(request: &RequestHead<'_>) -> Result<(), ErrorResponse<'sta
     Ok(())
 }
 
-/// What [`ServerSession::accept_checked`] did.
+/// How [`ServerSession::accept`] answered the request.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 #[non_exhaustive]
 pub enum Decision {
-    /// The request passed [`check_request`] and the stream opened.
+    /// The request is for an event stream, and the stream opened.
     Accepted {
         /// Where the stream starts.
         start: StreamStart,
     },
-    /// The request failed [`check_request`]; the error response is being sent.
+    /// The request is not for an event stream (not a `GET`, or an `Accept` header without
+    /// `text/event-stream`); the error response is being sent.
     Rejected {
         /// The status code sent.
         status: u16,
@@ -833,7 +841,7 @@ mod tests {
                 ring.publish(None, "y").unwrap();
             }
         }
-        session.close(at(9), CloseOptions::new()).unwrap();
+        session.close(at(9));
         while let Some(n) = session.poll_transmit(at(9), &ring, &mut buf).unwrap() {
             session.handle_written(at(9), n).unwrap();
         }
@@ -867,15 +875,15 @@ mod tests {
         let ring = Ring::<2, 256>::new(1);
         let mut storage = [0u8; 256];
         let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
-        assert_eq!(session.state(), SessionState::ReadingRequest);
+        assert_eq!(session.state(), State::ReadingRequest);
 
         session.handle_bytes(at(0), REQUEST);
-        assert_eq!(session.state(), SessionState::AwaitingDecision);
+        assert_eq!(session.state(), State::AwaitingDecision);
         session.accept(at(0), &ring, AcceptOptions::new()).unwrap();
-        assert_eq!(session.state(), SessionState::Streaming);
+        assert_eq!(session.state(), State::Streaming);
         assert_eq!(session.cursor(), Some(ring.live_cursor()));
-        session.close(at(0), CloseOptions::new()).unwrap();
-        assert_eq!(session.state(), SessionState::Closing);
+        session.close(at(0));
+        assert_eq!(session.state(), State::Closing);
         assert_eq!(session.cursor(), None);
         let mut buf = [0u8; 512];
         let n = session
@@ -884,9 +892,9 @@ mod tests {
             .unwrap();
         // Everything was handed out; the session waits for the confirmation.
         assert!(matches!(session.phase, Phase::Flushing { .. }));
-        assert_eq!(session.state(), SessionState::Closing);
+        assert_eq!(session.state(), State::Closing);
         session.handle_written(at(0), n).unwrap();
-        assert_eq!(session.state(), SessionState::Closed);
+        assert_eq!(session.state(), State::Closed);
         assert_eq!(session.close_reason(), Some(CloseReason::Requested));
     }
 
@@ -909,11 +917,11 @@ mod tests {
             session.poll_deadline(),
             Some(Deadline {
                 at: at(6),
-                timer: Timer::WriteStall
+                reason: TimerReason::WriteStall
             })
         );
         assert_eq!(session.handle_written(at(5), n), Ok(()));
-        assert_eq!(session.state(), SessionState::Streaming);
+        assert_eq!(session.state(), State::Streaming);
     }
 
     #[test]
@@ -932,7 +940,7 @@ mod tests {
             CloseReason::Overrun { missed: 3 }.to_string(),
             Deadline {
                 at: at(5),
-                timer: Timer::KeepAlive,
+                reason: TimerReason::KeepAlive,
             }
             .to_string(),
         ];

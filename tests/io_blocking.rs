@@ -9,6 +9,7 @@ mod io_support;
 mod server_support;
 
 use core::net::SocketAddr;
+use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use std::net::TcpStream;
@@ -19,12 +20,11 @@ use io_support::{Client, events, keepalives};
 use sansse::Instant;
 use sansse::http::RequestHead;
 use sansse::io::StdHub;
-use sansse::io::server::{Answer, Handler, serve_blocking};
+use sansse::io::server::{self, Answer, Handler, ServerStorage};
 use sansse::replay::Ring;
 use sansse::server::{
     AcceptOptions, CloseOptions, CloseReason, ServerConfig, ServerSession, SessionEvent,
 };
-use sansse::time::StdOrigin;
 use server_support::Seen;
 
 type Log = Ring<64, 16_384>;
@@ -128,9 +128,8 @@ fn with_server(hub: &StdHub<Log>, config: ServerConfig<'static>, test: impl FnOn
         story: Mutex::new(Vec::new()),
         stopping: AtomicBool::new(false),
     };
-    let origin = StdOrigin::now();
     std::thread::scope(|scope| {
-        let (server, origin) = (&server, &origin);
+        let server = &server;
         scope.spawn(move || {
             while !server.stopping.load(Ordering::SeqCst) {
                 let Ok((mut stream, _)) = listener.accept() else {
@@ -139,19 +138,11 @@ fn with_server(hub: &StdHub<Log>, config: ServerConfig<'static>, test: impl FnOn
                 };
                 stream.set_nonblocking(false).unwrap();
                 scope.spawn(move || {
-                    let mut storage = [0u8; 1024];
-                    let (mut rx, mut tx) = ([0u8; 64], [0u8; 4096]);
-                    let mut session = ServerSession::new(origin.current(), &mut storage, config);
+                    let mut storage = ServerStorage::<1024, 64, 4096>::sized();
                     let mut handler = TestHandler { server };
-                    let _ = serve_blocking(
-                        &mut stream,
-                        origin,
-                        hub,
-                        &mut session,
-                        &mut handler,
-                        &mut rx,
-                        &mut tx,
-                    );
+                    let _ = server::Server::new()
+                        .with_config(config)
+                        .serve_blocking_with(&mut stream, hub, &mut storage, &mut handler);
                 });
             }
         });
@@ -179,14 +170,15 @@ impl<'buf> Handler<'buf> for TestHandler<'_> {
         Answer::Accept(AcceptOptions::new())
     }
 
-    fn on_event(&mut self, _: Instant, event: SessionEvent) {
+    fn on_event(&mut self, _: Instant, event: SessionEvent) -> ControlFlow<()> {
         let mut story = self.server.story.lock().unwrap();
         story.push((StdInstant::now(), event));
+        ControlFlow::Continue(())
     }
 
     fn poll_commands(&mut self, now: Instant, session: &mut ServerSession<'buf>) {
         if self.server.stopping.load(Ordering::SeqCst) {
-            let _ = session.close(now, CloseOptions::new());
+            let _ = session.close_with(now, CloseOptions::new());
         }
     }
 }

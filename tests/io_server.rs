@@ -1,6 +1,6 @@
-//! The async server loop (`io::server::serve`) on smol over loopback TCP, against a plain
-//! blocking `std::net::TcpStream` client that reads the response with the crate's own
-//! response-head reader, body decoder and event parser.
+//! The async server loop (`io::server::Server::serve_with`, with a timer of the test's own) on
+//! smol over loopback TCP, against a plain blocking `std::net::TcpStream` client that reads the
+//! response with the crate's own response-head reader, body decoder and event parser.
 //!
 //! Checks: published events arrive with their ids and types; keep-alive comments arrive on
 //! time when nothing is published; a reconnect with `Last-Event-ID` replays exactly the events
@@ -12,6 +12,7 @@ mod io_support;
 mod server_support;
 
 use core::net::SocketAddr;
+use core::ops::ControlFlow;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
 use std::io::{Read, Write};
@@ -23,7 +24,7 @@ use io_support::{Client, PATIENCE, events, keepalives};
 use sansse::Instant;
 use sansse::encode::EventName;
 use sansse::http::{ErrorResponse, RequestHead};
-use sansse::io::server::{Answer, Handler, Served, serve};
+use sansse::io::server::{Answer, Handler, Served, ServerStorage};
 use sansse::io::{FuturesIo, StdHub, Timer};
 use sansse::replay::Ring;
 use sansse::server::{
@@ -260,38 +261,30 @@ async fn connection(
     config: ServerConfig<'static>,
     server: &Server,
 ) {
-    let mut timer = SmolTimer(StdOrigin::now());
     let mut io = FuturesIo::new(stream);
-    let mut storage = [0u8; 1024];
-    let (mut rx, mut tx) = ([0u8; 64], [0u8; 4096]);
-    let mut session = ServerSession::new(timer.now(), &mut storage, config);
+    let mut storage = ServerStorage::<1024, 64, 4096>::sized();
     let mut handler = TestHandler {
         server,
         closing: false,
+        handed: None,
     };
-    let served = serve(
-        &mut io,
-        &mut timer,
-        hub,
-        &mut session,
-        &mut handler,
-        &mut rx,
-        &mut tx,
-    )
-    .await;
-    if let Ok(Served::Handoff { body }) = served {
-        let request = session.request().unwrap();
+    // A timer of the application's own, where the short forms take the default one.
+    let served = sansse::io::server::Server::with_timer(SmolTimer(StdOrigin::now()))
+        .with_config(config)
+        .serve_with(&mut io, hub, &mut storage, &mut handler)
+        .await;
+    if let (Ok(Served::Handoff { body }), Some((method, path))) = (served, handler.handed) {
         let answer = format!(
-            "handed back {} {} with body {:?}",
-            request.method(),
-            request.path(),
-            String::from_utf8_lossy(&rx[body])
+            "handed back {method} {path} with body {:?}",
+            String::from_utf8_lossy(&storage.received()[body])
         );
         let _ = embedded_io_async::Write::write_all(&mut io, answer.as_bytes()).await;
     }
 }
 
-/// smol's timer against one origin: the lines every smol program hands the loop.
+/// smol's timer against one origin: what an application with a timer of its own hands the
+/// server.
+#[derive(Clone)]
 struct SmolTimer(StdOrigin);
 
 impl Timer for SmolTimer {
@@ -307,25 +300,31 @@ impl Timer for SmolTimer {
 struct TestHandler<'s> {
     server: &'s Server,
     closing: bool,
+    /// The method and path of a request handed back, kept for its answer.
+    handed: Option<(String, String)>,
 }
 
 impl<'buf> Handler<'buf> for TestHandler<'_> {
     fn decide(&mut self, _: Instant, request: &RequestHead<'_>) -> Answer<'buf> {
         match request.path() {
             "/events" => Answer::Accept(AcceptOptions::new()),
-            "/publish" => Answer::Handoff,
+            "/publish" => {
+                self.handed = Some((request.method().to_owned(), request.path().to_owned()));
+                Answer::Handoff
+            }
             _ => Answer::Reject(ErrorResponse::not_found()),
         }
     }
 
-    fn on_event(&mut self, _: Instant, event: SessionEvent) {
+    fn on_event(&mut self, _: Instant, event: SessionEvent) -> ControlFlow<()> {
         self.server.story.lock().unwrap().push(event);
+        ControlFlow::Continue(())
     }
 
     fn poll_commands(&mut self, now: Instant, session: &mut ServerSession<'buf>) {
         if self.server.close_all.load(Ordering::SeqCst) && !self.closing {
             self.closing = true;
-            let _ = session.close(
+            let _ = session.close_with(
                 now,
                 CloseOptions::new().with_retry(Duration::from_millis(250)),
             );

@@ -153,9 +153,7 @@ fn simulate(seed: u64) -> Tally {
             while let Some(event) = conn.server.poll_event() {
                 match event {
                     ServerEvent::RequestReady => {
-                        let decision =
-                            conn.server
-                                .accept_checked(at(now), &ring, AcceptOptions::new());
+                        let decision = conn.server.accept(at(now), &ring, AcceptOptions::new());
                         assert!(
                             matches!(decision, Ok(Decision::Accepted { .. })),
                             "seed {seed}: {decision:?}"
@@ -277,7 +275,7 @@ fn simulate(seed: u64) -> Tally {
             }
             if let Some(conn) = connection.as_mut() {
                 conn.server.handle_timeout(at(now));
-                if matches!(conn.server.state(), sansse::server::SessionState::Closed) {
+                if matches!(conn.server.state(), sansse::server::State::Closed) {
                     connection = None;
                     client.handle_eof(at(now));
                 }

@@ -14,7 +14,7 @@ use core::time::Duration;
 use embedded_io::ErrorKind;
 use sansse::replay::{Gap, ReplayLog, Ring};
 use sansse::server::{
-    AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
+    AcceptOptions, CloseOptions, Decision, ServerConfig, ServerSession, SessionEvent, StreamStart,
     TransmitError,
 };
 use server_support::{Listener, Rng, Wire, at, request};
@@ -107,7 +107,9 @@ fn simulate<const E: usize, const B: usize>(
             .accept(at(now), &*ring, AcceptOptions::new())
             .unwrap();
         run.reported_gaps.push(match start {
-            StreamStart::Gap { gap } => Some(gap),
+            Decision::Accepted {
+                start: StreamStart::Gap { gap },
+            } => Some(gap),
             _ => None,
         });
 
@@ -131,7 +133,7 @@ fn simulate<const E: usize, const B: usize>(
             }
             if step == steps {
                 // No cut happened: the server ends the stream gracefully.
-                session.close(at(now), CloseOptions::new()).unwrap();
+                session.close_with(at(now), CloseOptions::new()).unwrap();
                 let open = pump(
                     &mut session,
                     &mut wire,
@@ -211,7 +213,7 @@ fn pump<const E: usize, const B: usize>(
             wire.feed(&buf[..delivered], |body| listener.feed(body));
             session.handle_written(at(now), delivered).unwrap();
             if rng.below(2) == 0 {
-                session.handle_write_failed(at(now), ErrorKind::ConnectionReset);
+                session.handle_error(at(now), ErrorKind::ConnectionReset);
             } else {
                 session.handle_eof(at(now));
             }

@@ -10,7 +10,7 @@ use sansse::encode::{EventName, Message};
 use sansse::http::ErrorResponse;
 use sansse::replay::{ReplayLog, Ring};
 use sansse::server::{
-    CloseError, CloseOptions, CloseReason, ServerConfig, ServerSession, SessionEvent, SessionState,
+    CloseError, CloseOptions, CloseReason, ServerConfig, ServerSession, SessionEvent, State,
 };
 use server_support::{Seen, at, drain, events, open, read_response, request};
 
@@ -28,7 +28,7 @@ fn graceful_close_writes_the_last_event_the_retry_hint_and_the_last_chunk() {
     let bye = Message::new("restarting").with_name(EventName::new("bye").unwrap());
 
     session
-        .close(
+        .close_with(
             at(5),
             CloseOptions::new()
                 .with_event(bye)
@@ -36,7 +36,7 @@ fn graceful_close_writes_the_last_event_the_retry_hint_and_the_last_chunk() {
         )
         .unwrap();
 
-    assert_eq!(session.state(), SessionState::Closing);
+    assert_eq!(session.state(), State::Closing);
     let mut buf = [0u8; 256];
     let n = session
         .poll_transmit(at(6), &ring, &mut buf)
@@ -78,10 +78,10 @@ fn close_drops_events_not_yet_written() {
     let _ = drain(&mut session, at(0), &ring);
     ring.publish(None, "unsent").unwrap();
 
-    session.close(at(1), CloseOptions::new()).unwrap();
+    session.close_with(at(1), CloseOptions::new()).unwrap();
 
     assert_eq!(drain(&mut session, at(1), &ring), b"0\r\n\r\n");
-    assert_eq!(session.state(), SessionState::Closed);
+    assert_eq!(session.state(), State::Closed);
 }
 
 #[test]
@@ -92,7 +92,7 @@ fn close_before_the_first_poll_still_sends_the_head_first() {
     let mut session = ServerSession::new(at(0), &mut storage, config);
     open(&mut session, at(0), &ring, &request(None));
 
-    session.close(at(0), CloseOptions::new()).unwrap();
+    session.close_with(at(0), CloseOptions::new()).unwrap();
 
     let wire = drain(&mut session, at(0), &ring);
     assert!(wire.starts_with(b"HTTP/1.1 200 OK\r\n"));
@@ -109,7 +109,7 @@ fn close_delimited_streams_end_without_a_terminator() {
     let _ = drain(&mut session, at(0), &ring);
 
     session
-        .close(
+        .close_with(
             at(1),
             CloseOptions::new().with_retry(Duration::from_millis(250)),
         )
@@ -127,7 +127,7 @@ fn closing_with_nothing_left_to_write_is_immediate() {
     open(&mut session, at(0), &ring, b"GET /e HTTP/1.0\r\n\r\n");
     let _ = drain(&mut session, at(0), &ring);
 
-    session.close(at(1), CloseOptions::new()).unwrap();
+    session.close_with(at(1), CloseOptions::new()).unwrap();
 
     assert_eq!(
         events(&mut session),
@@ -145,7 +145,7 @@ fn closing_before_accepting_answers_503_with_retry_after() {
     session.handle_bytes(at(0), b"GET /e HTTP/1.1\r\n");
 
     session
-        .close(
+        .close_with(
             at(1),
             CloseOptions::new().with_retry(Duration::from_secs(30)),
         )
@@ -160,21 +160,21 @@ fn closing_before_accepting_answers_503_with_retry_after() {
 }
 
 #[test]
-fn closing_twice_is_an_error() {
+fn closing_with_options_twice_is_an_error() {
     let ring = Ring::<4, 256>::new(1);
     let mut storage = [0u8; 256];
     let mut session = ServerSession::new(at(0), &mut storage, config());
     open(&mut session, at(0), &ring, &request(None));
 
-    session.close(at(0), CloseOptions::new()).unwrap();
+    session.close_with(at(0), CloseOptions::new()).unwrap();
 
     assert_eq!(
-        session.close(at(0), CloseOptions::new()),
+        session.close_with(at(0), CloseOptions::new()),
         Err(CloseError::AlreadyClosing)
     );
     let _ = drain(&mut session, at(0), &ring);
     assert_eq!(
-        session.close(at(0), CloseOptions::new()),
+        session.close_with(at(0), CloseOptions::new()),
         Err(CloseError::Closed)
     );
 }
@@ -185,13 +185,13 @@ fn transport_ends_close_at_once_with_their_reason() {
     let cases = [
         (CloseReason::PeerClosed, 0),
         (
-            CloseReason::WriteFailed {
+            CloseReason::Io {
                 kind: ErrorKind::BrokenPipe,
             },
             1,
         ),
         (
-            CloseReason::ReadFailed {
+            CloseReason::Io {
                 kind: ErrorKind::ConnectionReset,
             },
             2,
@@ -207,7 +207,7 @@ fn transport_ends_close_at_once_with_their_reason() {
 
         match input {
             0 => session.handle_eof(at(1)),
-            1 => session.handle_write_failed(at(1), ErrorKind::BrokenPipe),
+            1 => session.handle_error(at(1), ErrorKind::BrokenPipe),
             _ => session.handle_error(at(1), ErrorKind::ConnectionReset),
         }
 
@@ -220,4 +220,33 @@ fn transport_ends_close_at_once_with_their_reason() {
         assert_eq!(session.handle_written(at(3), 1_000), Ok(()));
         assert_eq!(events(&mut session), []);
     }
+}
+
+#[test]
+fn close_is_a_no_op_once_closing_while_close_with_says_its_options_went_unused() {
+    let ring = Ring::<4, 256>::new(1);
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, config());
+    open(&mut session, at(0), &ring, &request(None));
+    drain(&mut session, at(0), &ring);
+
+    session.close(at(1));
+    session.close(at(2));
+
+    assert_eq!(session.state(), State::Closing);
+    assert_eq!(
+        session.close_with(
+            at(2),
+            CloseOptions::new().with_retry(Duration::from_secs(1))
+        ),
+        Err(CloseError::AlreadyClosing)
+    );
+    let tail = drain(&mut session, at(3), &ring);
+    assert_eq!(tail, b"0\r\n\r\n", "one end of body, no retry hint");
+    assert_eq!(session.close_reason(), Some(CloseReason::Requested));
+    session.close(at(4));
+    assert_eq!(
+        session.close_with(at(4), CloseOptions::new()),
+        Err(CloseError::Closed)
+    );
 }

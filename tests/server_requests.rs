@@ -8,7 +8,7 @@ use sansse::http::{CHUNK_HEADER_MAX, ErrorResponse, HeadLimits, RequestError, Re
 use sansse::replay::{ReplayLog, Ring};
 use sansse::server::{
     AcceptError, AcceptOptions, CloseReason, Decision, RejectError, ServerConfig, ServerSession,
-    SessionEvent, SessionState, StreamStart, TransmitError, WrittenError,
+    SessionEvent, State, StreamStart, TransmitError, WrittenError,
 };
 use server_support::{at, drain, events, open, read_response, request};
 
@@ -50,7 +50,7 @@ fn bad_request_heads_get_their_error_response_then_close() {
         session.handle_bytes(at(1), input);
         session.handle_bytes(at(2), b"more bytes are ignored");
 
-        assert_eq!(session.state(), SessionState::Closing, "{error}");
+        assert_eq!(session.state(), State::Closing, "{error}");
         assert_eq!(
             drain(&mut session, at(3), &ring),
             error_bytes(error.response()),
@@ -132,18 +132,18 @@ fn the_default_check_refuses_other_methods_and_media_types() {
         let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
         session.handle_bytes(at(0), input);
 
-        let decision = session.accept_checked(at(0), &ring, AcceptOptions::new());
+        let decision = session.accept(at(0), &ring, AcceptOptions::new());
 
         assert_eq!(decision, Ok(expected));
         let wire = drain(&mut session, at(0), &ring);
         match response {
             Some(response) => {
                 assert_eq!(wire, error_bytes(response));
-                assert_eq!(session.state(), SessionState::Closed);
+                assert_eq!(session.state(), State::Closed);
             }
             None => {
                 assert!(wire.starts_with(b"HTTP/1.1 200 OK\r\n"));
-                assert_eq!(session.state(), SessionState::Streaming);
+                assert_eq!(session.state(), State::Streaming);
             }
         }
     }
@@ -184,7 +184,7 @@ fn load_can_be_shed_before_the_head_is_read() {
     session.handle_bytes(at(1), &request(None));
 
     assert_eq!(drain(&mut session, at(1), &ring), error_bytes(busy));
-    assert_eq!(session.state(), SessionState::Closed);
+    assert_eq!(session.state(), State::Closed);
 }
 
 #[test]
@@ -205,7 +205,7 @@ fn contract_violations_are_errors_that_change_nothing() {
             error: ResponseWriteError::ReservedHeader
         })
     );
-    assert_eq!(session.state(), SessionState::AwaitingDecision);
+    assert_eq!(session.state(), State::AwaitingDecision);
     assert_eq!(
         session.reject(at(0), ErrorResponse::method_not_allowed("not a list")),
         Err(RejectError::InvalidResponse {
@@ -214,7 +214,9 @@ fn contract_violations_are_errors_that_change_nothing() {
     );
     assert_eq!(
         session.accept(at(0), &ring, AcceptOptions::new()),
-        Ok(StreamStart::Live)
+        Ok(Decision::Accepted {
+            start: StreamStart::Live
+        })
     );
     assert_eq!(
         session.accept(at(0), &ring, AcceptOptions::new()),
@@ -357,4 +359,27 @@ fn a_response_head_larger_than_the_buffer_reports_its_size() {
     let result = session.poll_transmit(at(0), &ring, &mut tiny);
 
     assert_eq!(result, Err(TransmitError::BufferTooSmall { needed: 152 }));
+}
+
+#[test]
+fn bad_accept_options_are_refused_even_for_a_request_the_checks_would_refuse() {
+    let ring = Ring::<4, 256>::new(1);
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+    session.handle_bytes(at(0), b"POST /e HTTP/1.1\r\nHost: h\r\n\r\n");
+    let reserved = [("Content-Encoding", "gzip")];
+
+    // The caller's mistake is reported first, and the session waits for a better answer.
+    assert_eq!(
+        session.accept(at(0), &ring, AcceptOptions::new().with_headers(&reserved)),
+        Err(AcceptError::InvalidHeaders {
+            error: ResponseWriteError::ReservedHeader
+        })
+    );
+    assert_eq!(session.state(), State::AwaitingDecision);
+    assert_eq!(
+        session.accept(at(0), &ring, AcceptOptions::new()),
+        Ok(Decision::Rejected { status: 405 })
+    );
+    assert_eq!(session.state(), State::Closing);
 }

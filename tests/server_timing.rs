@@ -9,8 +9,8 @@ use core::time::Duration;
 use sansse::heartbeat::parse_keepalive_announcement;
 use sansse::replay::{ReplayLog, Ring};
 use sansse::server::{
-    CloseReason, Deadline, LeaseError, ServerConfig, ServerSession, SessionEvent, SessionState,
-    Timer,
+    CloseReason, Deadline, LeaseError, ServerConfig, ServerSession, SessionEvent, State,
+    TimerReason,
 };
 use server_support::{Seen, at, drain, events, open, read_response, request};
 
@@ -18,8 +18,8 @@ fn ms(ms: u64) -> Duration {
     Duration::from_millis(ms)
 }
 
-fn deadline(ms: u64, timer: Timer) -> Option<Deadline> {
-    Some(Deadline { at: at(ms), timer })
+fn deadline(ms: u64, reason: TimerReason) -> Option<Deadline> {
+    Some(Deadline { at: at(ms), reason })
 }
 
 #[test]
@@ -31,7 +31,10 @@ fn keepalive_comment_is_due_exactly_one_interval_after_the_last_write() {
     open(&mut session, at(100), &ring, &request(None));
     assert!(!drain(&mut session, at(100), &ring).is_empty());
 
-    assert_eq!(session.poll_deadline(), deadline(1_100, Timer::KeepAlive));
+    assert_eq!(
+        session.poll_deadline(),
+        deadline(1_100, TimerReason::KeepAlive)
+    );
     session.handle_timeout(at(1_099));
     assert_eq!(drain(&mut session, at(1_099), &ring), b"");
 
@@ -138,13 +141,13 @@ fn lease_lapses_exactly_one_duration_after_the_last_renewal() {
     let mut session = ServerSession::new(at(0), &mut storage, config);
     open(&mut session, at(0), &ring, &request(None));
     let _ = drain(&mut session, at(0), &ring);
-    assert_eq!(session.poll_deadline(), deadline(5_000, Timer::Lease));
+    assert_eq!(session.poll_deadline(), deadline(5_000, TimerReason::Lease));
 
     session.renew_lease(at(3_000)).unwrap();
 
-    assert_eq!(session.poll_deadline(), deadline(8_000, Timer::Lease));
+    assert_eq!(session.poll_deadline(), deadline(8_000, TimerReason::Lease));
     session.handle_timeout(at(7_999));
-    assert_eq!(session.state(), SessionState::Streaming);
+    assert_eq!(session.state(), State::Streaming);
     session.handle_timeout(at(8_000));
     let [SessionEvent::Closed { reason }] = events(&mut session)[..] else {
         panic!("expected one Closed event");
@@ -175,7 +178,7 @@ fn lease_renewal_at_the_deadline_is_too_late() {
         session.renew_lease(at(1_999)),
         Err(LeaseError::Expired { .. })
     ));
-    assert_eq!(session.state(), SessionState::Closed);
+    assert_eq!(session.state(), State::Closed);
 }
 
 #[test]
@@ -208,9 +211,12 @@ fn slowloris_head_is_cut_off_exactly_at_the_head_timeout() {
         session.handle_bytes(at(i as u64 * 100), &[*byte]);
     }
 
-    assert_eq!(session.poll_deadline(), deadline(2_000, Timer::RequestHead));
+    assert_eq!(
+        session.poll_deadline(),
+        deadline(2_000, TimerReason::RequestHead)
+    );
     session.handle_timeout(at(1_999));
-    assert_eq!(session.state(), SessionState::ReadingRequest);
+    assert_eq!(session.state(), State::ReadingRequest);
     session.handle_timeout(at(2_000));
     assert_eq!(
         events(&mut session),
@@ -234,7 +240,7 @@ fn head_completed_one_millisecond_before_the_timeout_is_served() {
     // The application's decision has no deadline of its own.
     assert_eq!(session.poll_timeout(), None);
     session.handle_timeout(at(60_000));
-    assert_eq!(session.state(), SessionState::AwaitingDecision);
+    assert_eq!(session.state(), State::AwaitingDecision);
 }
 
 #[test]
@@ -265,14 +271,20 @@ fn unconfirmed_bytes_stall_the_session_exactly_one_timeout_after_the_last_progre
         .poll_transmit(at(10), &ring, &mut buf)
         .unwrap()
         .unwrap();
-    assert_eq!(session.poll_deadline(), deadline(1_010, Timer::WriteStall));
+    assert_eq!(
+        session.poll_deadline(),
+        deadline(1_010, TimerReason::WriteStall)
+    );
 
     session.handle_written(at(500), n / 2).unwrap();
 
     assert_eq!(session.unconfirmed(), n - n / 2);
-    assert_eq!(session.poll_deadline(), deadline(1_500, Timer::WriteStall));
+    assert_eq!(
+        session.poll_deadline(),
+        deadline(1_500, TimerReason::WriteStall)
+    );
     session.handle_timeout(at(1_499));
-    assert_eq!(session.state(), SessionState::Streaming);
+    assert_eq!(session.state(), State::Streaming);
     session.handle_timeout(at(1_500));
     assert_eq!(
         events(&mut session),
@@ -300,9 +312,12 @@ fn confirming_everything_stops_the_stall_timer() {
 
     session.handle_written(at(999), n).unwrap();
 
-    assert_eq!(session.poll_deadline(), deadline(15_000, Timer::KeepAlive));
+    assert_eq!(
+        session.poll_deadline(),
+        deadline(15_000, TimerReason::KeepAlive)
+    );
     session.handle_timeout(at(5_000));
-    assert_eq!(session.state(), SessionState::Streaming);
+    assert_eq!(session.state(), State::Streaming);
 }
 
 #[test]
@@ -317,7 +332,7 @@ fn a_closing_session_that_never_flushes_stalls_too() {
         .poll_transmit(at(0), &ring, &mut buf)
         .unwrap()
         .unwrap();
-    assert_eq!(session.state(), SessionState::Closing);
+    assert_eq!(session.state(), State::Closing);
 
     session.handle_timeout(at(300));
 
@@ -358,5 +373,5 @@ fn simultaneous_deadlines_name_the_one_that_closes() {
     let mut session = ServerSession::new(at(0), &mut storage, config);
     open(&mut session, at(0), &ring, &request(None));
 
-    assert_eq!(session.poll_deadline(), deadline(1_000, Timer::Lease));
+    assert_eq!(session.poll_deadline(), deadline(1_000, TimerReason::Lease));
 }

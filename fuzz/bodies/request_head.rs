@@ -17,7 +17,7 @@
 use sansse::Instant;
 use sansse::http::{HeadLimits, HeadStatus, RequestError, RequestReader};
 use sansse::replay::Ring;
-use sansse::server::{CloseReason, ServerConfig, ServerSession, SessionEvent, SessionState};
+use sansse::server::{CloseReason, ServerConfig, ServerSession, SessionEvent, State};
 
 /// Storage lent to the reader: smaller than the default head limit, so the storage binds too.
 const STORAGE: usize = 512;
@@ -125,7 +125,7 @@ fn check_session(chunks: &[&[u8]], limits: HeadLimits, outcome: &Outcome) {
         session.handle_bytes(Instant::ZERO, chunk);
     }
     match outcome {
-        Outcome::Partial => assert_eq!(session.state(), SessionState::ReadingRequest),
+        Outcome::Partial => assert_eq!(session.state(), State::ReadingRequest),
         Outcome::Complete { method, target, .. } => {
             assert_eq!(session.poll_event(), Some(SessionEvent::RequestReady));
             let head = session.request().expect("the head is offered");

@@ -31,8 +31,8 @@ use sansse::http::ErrorResponse;
 use sansse::parse::{Output, Parser};
 use sansse::replay::{ReplayLog, Ring};
 use sansse::server::{
-    AcceptOptions, CloseOptions, OverrunPolicy, ServerConfig, ServerSession, SessionEvent,
-    SessionState, TransmitError, WrittenError,
+    AcceptOptions, CloseOptions, OverrunPolicy, ServerConfig, ServerSession, SessionEvent, State,
+    TransmitError, WrittenError,
 };
 
 /// The ring's epoch; ids on the wire are `3-<seq>`.
@@ -102,7 +102,7 @@ pub(crate) fn server_session(data: &[u8]) {
             }
             10 => match script.byte() % 16 {
                 0 => session.handle_eof(t),
-                1 => session.handle_write_failed(t, embedded_io::ErrorKind::BrokenPipe),
+                1 => session.handle_error(t, embedded_io::ErrorKind::BrokenPipe),
                 2 => session.handle_error(t, embedded_io::ErrorKind::ConnectionReset),
                 // Mostly the connection lives on; still an input at `t`.
                 _ => session.handle_timeout(t),
@@ -160,7 +160,7 @@ fn answer<const E: usize, const B: usize>(
             let _ = session.accept(now, ring, AcceptOptions::new());
         }
         1 => {
-            let _ = session.accept_checked(now, ring, AcceptOptions::new().with_headers(&CORS));
+            let _ = session.accept(now, ring, AcceptOptions::new().with_headers(&CORS));
         }
         2 => {
             let options = AcceptOptions::new().with_headers(&RESERVED);
@@ -193,7 +193,7 @@ fn close(session: &mut ServerSession<'_>, now: Instant, choice: u8) {
     if choice & 2 != 0 {
         options = options.with_retry(Duration::from_millis(u64::from(choice)));
     }
-    let _ = session.close(now, options);
+    let _ = session.close_with(now, options);
 }
 
 /// Reads the fuzz input as a script; reads past the end give zeros.
@@ -272,7 +272,7 @@ impl Shell {
         if share == 255 {
             let before = session.unconfirmed();
             let result = session.handle_written(now, unconfirmed + 1);
-            if session.state() != SessionState::Closed {
+            if session.state() != State::Closed {
                 assert_eq!(
                     result,
                     Err(WrittenError::MoreThanHandedOut {
@@ -318,7 +318,7 @@ impl Shell {
         if let Some(deadline) = session.poll_timeout() {
             assert!(deadline >= session.now(), "deadline {deadline} in the past");
         }
-        if session.state() == SessionState::Closed {
+        if session.state() == State::Closed {
             assert_eq!(session.poll_timeout(), None, "a timer runs after Closed");
             assert!(session.close_reason().is_some());
         } else {

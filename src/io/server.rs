@@ -1,10 +1,57 @@
-//! Server loops: one [`ServerSession`] per connection, over an async stream (`serve`, with
-//! `embedded-io-async-0.7`) or a blocking `std::net::TcpStream` (`serve_blocking`, with
-//! `std`).
+//! Server loops: one [`ServerSession`] per connection, over an async stream (with
+//! `embedded-io-async-0.7`) or a blocking `std::net::TcpStream` (with `std`), on any executor.
 //!
-//! Both follow the session's run loop (numbered in the [`ServerSession`] docs) and give the
-//! application three moments through a [`Handler`]: answering the request, hearing each step
-//! of the connection's story, and issuing commands (close, renew the lease) on every turn.
+//! # The paved path
+//!
+//! Serving one connection takes the stream, the [`Hub`] every connection shares, and a
+//! decision: a closure from the request head to an [`Answer`]. With `std`,
+//! `serve(stream, &hub, decide)` needs nothing else: the buffers come from a default
+//! [`ServerStorage`], the clock is the `DefaultTimer`, the settings are
+//! [`ServerConfig::new`](crate::server::ServerConfig::new). A complete smol server, with a
+//! publisher, one task per connection, and `Last-Event-ID` resume and replay from the ring
+//! (24 lines of user code, the comment included):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use sansse::{AcceptOptions, Answer, Ring, StdHub, io::FuturesIo, serve};
+//!
+//! fn main() -> std::io::Result<()> {
+//!     // One ring for every connection, for the life of the program.
+//!     let hub = &*Box::leak(Box::new(StdHub::new(Ring::<256, 65_536>::new(1))));
+//!     smol::spawn(async move {
+//!         for n in 0.. {
+//!             let _ = hub.publish(None, &format!("tick {n}"));
+//!             smol::Timer::after(Duration::from_secs(1)).await;
+//!         }
+//!     })
+//!     .detach();
+//!     smol::block_on(async {
+//!         let listener = smol::net::TcpListener::bind("127.0.0.1:8080").await?;
+//!         loop {
+//!             let (stream, _) = listener.accept().await?;
+//!             smol::spawn(async move {
+//!                 let served = serve(FuturesIo::new(stream), hub, |_| Answer::Accept(AcceptOptions::new()));
+//!                 eprintln!("{:?}", served.await);
+//!             })
+//!             .detach();
+//!         }
+//!     })
+//! }
+//! ```
+//!
+//! A [`Server`] holds what every connection of a server shares, built once: the clock (any
+//! [`Timer`](super::Timer), so embedded executors bring theirs) and the [`ServerConfig`]. Its
+//! `serve_with` is the full form, for applications that route requests
+//! to other handlers, hear the connection's story, or act on a session while it streams: it
+//! takes caller-owned [`ServerStorage`] (any size) and a [`Handler`].
+//!
+//! [`ServerConfig`]: crate::server::ServerConfig
+//!
+//! # The loop
+//!
+//! Every form follows the session's run loop (numbered in the [`ServerSession`] docs) and gives
+//! the application three moments through a [`Handler`]: answering the request, hearing each
+//! step of the connection's story, and issuing commands (close, renew the lease) on every turn.
 //! Routes that are not event streams (a page, a publish endpoint) are handed back to the caller
 //! with [`Answer::Handoff`], together with the body bytes already read.
 //!
@@ -24,13 +71,13 @@
 //!    to 1.
 
 use core::fmt;
-use core::ops::Range;
+use core::ops::{ControlFlow, Range};
 
 use crate::http::{ErrorResponse, RequestHead};
 use crate::replay::{Cursor, ReplayLog};
 use crate::server::{
-    AcceptError, AcceptOptions, CloseReason, RejectError, ServerSession, SessionEvent,
-    SessionState, TransmitError,
+    AcceptError, AcceptOptions, CloseReason, RejectError, ServerConfig, ServerSession,
+    SessionEvent, State, TransmitError,
 };
 use crate::time::Instant;
 
@@ -38,9 +85,13 @@ use super::Hub;
 
 #[cfg(feature = "std")]
 mod blocking;
+#[cfg(feature = "std")]
+mod timer;
 
 #[cfg(feature = "std")]
 pub use blocking::serve_blocking;
+#[cfg(feature = "std")]
+pub use timer::DefaultTimer;
 
 /// The application's side of one connection, as a server loop calls it.
 ///
@@ -53,6 +104,7 @@ pub use blocking::serve_blocking;
 /// An endpoint that serves `/events` with a CORS header and rejects every other path:
 ///
 /// ```
+/// use core::ops::ControlFlow;
 /// use sansse::http::{ErrorResponse, RequestHead};
 /// use sansse::io::server::{Answer, Handler};
 /// use sansse::server::{AcceptOptions, SessionEvent};
@@ -70,8 +122,9 @@ pub use blocking::serve_blocking;
 ///         }
 ///     }
 ///
-///     fn on_event(&mut self, now: Instant, event: SessionEvent) {
+///     fn on_event(&mut self, now: Instant, event: SessionEvent) -> ControlFlow<()> {
 ///         println!("{now}: {event:?}");
+///         ControlFlow::Continue(())
 ///     }
 /// }
 /// ```
@@ -82,9 +135,11 @@ pub trait Handler<'buf, C: Copy = Cursor> {
 
     /// Hears every step of the connection's story, in order, before the loop acts on it (the
     /// `RequestReady` answered by [`Handler::decide`], the gap events, the final `Closed`).
-    /// Does nothing by default.
-    fn on_event(&mut self, now: Instant, event: SessionEvent) {
+    /// `Break` closes the session gracefully ([`ServerSession::close`]), as the client's
+    /// handler ends its loop. Continues by default.
+    fn on_event(&mut self, now: Instant, event: SessionEvent) -> ControlFlow<()> {
         let _ = (now, event);
+        ControlFlow::Continue(())
     }
 
     /// Runs on every turn of the loop, before output is drawn: the place to
@@ -100,14 +155,16 @@ pub trait Handler<'buf, C: Copy = Cursor> {
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 #[non_exhaustive]
 pub enum Answer<'buf> {
-    /// Open the event stream, after the usual checks
-    /// ([`accept_checked`](ServerSession::accept_checked): `GET` only, and an `Accept` that
-    /// allows `text/event-stream`; the matching error response otherwise).
+    /// Open the event stream with [`ServerSession::accept`], which refuses what is not an
+    /// event-stream request (`GET` only, and an `Accept` that allows `text/event-stream`) with
+    /// the matching error response.
     Accept(AcceptOptions<'buf>),
     /// Send this error response and close.
     Reject(ErrorResponse<'buf>),
     /// Not an event stream: the loop returns [`Served::Handoff`] and the caller answers the
-    /// request on the same connection itself.
+    /// request on the same connection itself. Only `Server::serve_with` (and
+    /// `Server::serve_blocking_with`) keep the stream and the bytes read for the caller;
+    /// the short forms return and the connection closes with them.
     Handoff,
 }
 
@@ -121,9 +178,9 @@ pub enum Served {
         /// Why.
         reason: CloseReason,
     },
-    /// [`Handler::decide`] handed the request back. The request head is still in the session
-    /// ([`ServerSession::request`]); the bytes read after it, the start of a body, are
-    /// `rx[body]`.
+    /// [`Handler::decide`] handed the request back. The bytes read after the head, the start
+    /// of a body, are [`ServerStorage::received`]`()[body]`; note what the answer needs from
+    /// the request head in [`Handler::decide`].
     Handoff {
         /// Where the bytes after the head lie in the receive buffer.
         body: Range<usize>,
@@ -156,38 +213,258 @@ impl fmt::Display for ServeError {
 
 impl core::error::Error for ServeError {}
 
-/// Serves one connection over an async stream until its session closes or a request is handed
-/// back.
+/// The memory one connection needs: the request head, received bytes, and output on its way
+/// to the socket. [`ServerStorage::new`] gives the default sizes, with no type to write.
 ///
-/// `session` is fresh from [`ServerSession::new`] (or already fed bytes; the loop carries on
-/// from wherever it stands). `rx` receives the request head and, later, whatever the client
-/// sends (only its end matters then); a few hundred bytes do. `tx` holds output between
-/// [`ServerSession::poll_transmit`] and the socket; it must take the largest event plus
-/// [`MAX_CHUNK_OVERHEAD`](crate::http::MAX_CHUNK_OVERHEAD).
+/// | buffer | default | holds |
+/// |---|---:|---|
+/// | `HEAD` | 2 KiB | the request head (with [`ServerConfig::head_limits`], its cap) |
+/// | `RX` | 512 B | bytes read from the client: the head in pieces, then a body's start |
+/// | `TX` | 16 KiB | output between `poll_transmit` and the socket: the largest event plus [`MAX_CHUNK_OVERHEAD`](crate::http::MAX_CHUNK_OVERHEAD) |
 ///
-/// The loop is described in the [module docs](self). Output counts as written, for the
-/// write-stall timer, once it was written and flushed.
-///
-/// # Cancel safety
-///
-/// `stream`'s `read`, `write` and `flush` and the [`Timer`](super::Timer) and
-/// [`Hub::changed`] futures must be cancel-safe: the loop drops whichever loses a race and
-/// creates it again on the next turn. Smol's streams through `FuturesIo`
-/// and embassy-net's `TcpSocket` are. The future this function returns is not cancel-safe
-/// itself: dropped mid-write, it leaves part of an event on the wire, so drop the connection
-/// with it.
-///
-/// # Errors
-///
-/// [`ServeError`] when `tx` is too small for the next event or when an answer is refused; the
-/// session is left as it was, and the connection should be dropped.
+/// An event larger than `TX` allows ends the connection with [`ServeError::Transmit`]; pick
+/// other sizes with [`ServerStorage::sized`].
 ///
 /// # Examples
 ///
-/// The loopback test `tests/io_server.rs` and `examples/server.rs` run this with smol; the
-/// README's "Serving over TCP" shows the lines that matter.
+/// ```
+/// use sansse::io::server::ServerStorage;
+///
+/// let default = ServerStorage::new();
+/// assert_eq!(core::mem::size_of_val(&default), 2048 + 512 + 16_384);
+/// let small = ServerStorage::<512, 64, 1024>::sized();
+/// assert_eq!(core::mem::size_of_val(&small), 512 + 64 + 1024);
+/// assert_eq!(format!("{small:?}"), "ServerStorage { head: 512, rx: 64, tx: 1024 }");
+/// ```
+pub struct ServerStorage<const HEAD: usize = 2048, const RX: usize = 512, const TX: usize = 16_384>
+{
+    head: [u8; HEAD],
+    rx: [u8; RX],
+    tx: [u8; TX],
+}
+
+impl<const HEAD: usize, const RX: usize, const TX: usize> fmt::Debug
+    for ServerStorage<HEAD, RX, TX>
+{
+    /// The sizes only: the bytes are scratch space.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerStorage")
+            .field("head", &HEAD)
+            .field("rx", &RX)
+            .field("tx", &TX)
+            .finish()
+    }
+}
+
+impl ServerStorage {
+    /// Storage of the default sizes (see the table above).
+    pub const fn new() -> Self {
+        Self::sized()
+    }
+}
+
+impl Default for ServerStorage {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const HEAD: usize, const RX: usize, const TX: usize> ServerStorage<HEAD, RX, TX> {
+    /// Storage of the sizes in the type: `ServerStorage::<HEAD, RX, TX>::sized()`. `RX` of 0
+    /// counts as 1.
+    pub const fn sized() -> Self {
+        Self {
+            head: [0; HEAD],
+            rx: [0; RX],
+            tx: [0; TX],
+        }
+    }
+
+    /// The receive buffer, where a [`Served::Handoff`]'s `body` range points.
+    pub fn received(&self) -> &[u8] {
+        &self.rx
+    }
+
+    /// The three buffers, lent to one connection.
+    #[cfg_attr(
+        not(any(feature = "std", feature = "embedded-io-async-0.7")),
+        allow(dead_code)
+    )]
+    fn parts(&mut self) -> (&mut [u8], &mut [u8], &mut [u8]) {
+        (&mut self.head, &mut self.rx, &mut self.tx)
+    }
+}
+
+/// What every connection of one server shares, built once: the clock and the settings.
+///
+/// `'c` is the lifetime of the config (of its gap event's name; `'static` for
+/// [`ServerConfig::new`]). `T` is the clock: `DefaultTimer` from `Server::new` with `std`,
+/// or any [`Timer`](super::Timer) through [`Server::with_timer`]. Each connection gets a clone of it.
+///
+/// # Examples
+///
+/// ```
+/// use core::time::Duration;
+/// use sansse::io::server::Server;
+/// use sansse::server::ServerConfig;
+///
+/// let server = Server::new().with_config(
+///     ServerConfig::new().with_keepalive(Some(Duration::from_secs(5))),
+/// );
+/// assert_eq!(server.config().keepalive(), Some(Duration::from_secs(5)));
+/// ```
+#[derive(Clone, Debug)]
+pub struct Server<'c, T> {
+    timer: T,
+    config: ServerConfig<'c>,
+}
+
+#[cfg(feature = "std")]
+impl Server<'static, DefaultTimer> {
+    /// A server on the [`DefaultTimer`] with the default [`ServerConfig`].
+    pub fn new() -> Self {
+        Self::with_timer(DefaultTimer::new())
+    }
+}
+
+#[cfg(feature = "std")]
+impl Default for Server<'static, DefaultTimer> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'c, T> Server<'c, T> {
+    /// A server on `timer` with the default [`ServerConfig`].
+    pub const fn with_timer(timer: T) -> Server<'static, T> {
+        Server {
+            timer,
+            config: ServerConfig::new(),
+        }
+    }
+
+    /// Replaces the settings every connection starts with.
+    #[must_use]
+    pub fn with_config<'d>(self, config: ServerConfig<'d>) -> Server<'d, T> {
+        Server {
+            timer: self.timer,
+            config,
+        }
+    }
+
+    /// The settings every connection starts with.
+    pub const fn config(&self) -> &ServerConfig<'c> {
+        &self.config
+    }
+}
+
 #[cfg(feature = "embedded-io-async-0.7")]
-pub async fn serve<'buf, S, T, H, A>(
+impl<'c, T: super::Timer + Clone> Server<'c, T> {
+    /// Serves one connection until its session closes: the request head goes to `decide`,
+    /// whose [`Answer`] opens the stream (resuming after the request's `Last-Event-ID` from
+    /// the hub's log), rejects the request, or ends the connection
+    /// ([`Answer::Handoff`] needs [`Server::serve_with`]). Buffers of the default sizes live
+    /// in the returned future ([`ServerStorage::new`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// `stream`'s `read`, `write` and `flush`, the timer's sleep and [`Hub::changed`] must be
+    /// cancel-safe, as smol's and tokio's streams (through `FuturesIo`) and embassy-net's
+    /// `TcpSocket` are. The returned future is not cancel-safe itself: dropped mid-write, it
+    /// leaves part of an event on the wire, so drop the connection with it.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError`] when an event does not fit the default transmit buffer or an answer is
+    /// refused; drop the connection.
+    pub async fn serve<S, H, D>(&self, stream: S, hub: &H, decide: D) -> Result<Served, ServeError>
+    where
+        S: embedded_io_async::Read + embedded_io_async::Write,
+        H: Hub,
+        D: FnMut(&RequestHead<'_>) -> Answer<'c>,
+    {
+        let (mut stream, mut decide) = (stream, decide);
+        let mut storage = ServerStorage::new();
+        // Answers live as long as the config; the session needs them as long as the storage.
+        let mut handler = Decide(|request: &RequestHead<'_>| -> Answer<'_> { decide(request) });
+        self.serve_with(&mut stream, hub, &mut storage, &mut handler)
+            .await
+    }
+
+    /// Serves one connection with caller-owned `storage` and a [`Handler`] that answers the
+    /// request, hears the story and acts on the session between turns; the stream stays the
+    /// caller's, so a [`Served::Handoff`] can be answered on it, with the bytes already read in
+    /// [`ServerStorage::received`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Server::serve`].
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError`] when `storage`'s transmit buffer is too small for the next event or an
+    /// answer is refused; drop the connection.
+    pub async fn serve_with<'s, S, H, A, const HEAD: usize, const RX: usize, const TX: usize>(
+        &self,
+        stream: &mut S,
+        hub: &H,
+        storage: &'s mut ServerStorage<HEAD, RX, TX>,
+        handler: &mut A,
+    ) -> Result<Served, ServeError>
+    where
+        'c: 's,
+        S: embedded_io_async::Read + embedded_io_async::Write,
+        H: Hub,
+        A: Handler<'s, <H::Log as ReplayLog>::Cursor>,
+    {
+        let mut timer = self.timer.clone();
+        let (head, rx, tx) = storage.parts();
+        let mut session = ServerSession::new(timer.now(), head, self.config);
+        run(stream, &mut timer, hub, &mut session, handler, rx, tx).await
+    }
+}
+
+/// Serves one connection with the [`DefaultTimer`], the default config and default buffers:
+/// [`Server::new`]`().`[`serve`](Server::serve)`(stream, hub, decide)`; see the
+/// [module docs](self) for a whole server.
+///
+/// # Errors
+///
+/// As [`Server::serve`].
+#[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+pub async fn serve<S, H, D>(stream: S, hub: &H, decide: D) -> Result<Served, ServeError>
+where
+    S: embedded_io_async::Read + embedded_io_async::Write,
+    H: Hub,
+    D: FnMut(&RequestHead<'_>) -> Answer<'static>,
+{
+    Server::new().serve(stream, hub, decide).await
+}
+
+/// A `decide` closure as a [`Handler`]: the short forms' handler.
+#[cfg_attr(
+    not(any(feature = "std", feature = "embedded-io-async-0.7")),
+    allow(dead_code)
+)]
+struct Decide<D>(D);
+
+impl<'buf, C: Copy, D> Handler<'buf, C> for Decide<D>
+where
+    D: FnMut(&RequestHead<'_>) -> Answer<'buf>,
+{
+    fn decide(&mut self, _: Instant, request: &RequestHead<'_>) -> Answer<'buf> {
+        (self.0)(request)
+    }
+}
+
+/// The async loop itself (see the module docs): every async form ends here. `rx` must not be
+/// empty; `tx` must take the largest event plus
+/// [`MAX_CHUNK_OVERHEAD`](crate::http::MAX_CHUNK_OVERHEAD).
+///
+/// `stream`'s `read`, `write` and `flush` and the [`Timer`](super::Timer) and [`Hub::changed`] futures must
+/// be cancel-safe: the loop drops whichever loses a race and creates it again on the next turn.
+#[cfg(feature = "embedded-io-async-0.7")]
+async fn run<'buf, S, T, H, A>(
     stream: &mut S,
     timer: &mut T,
     hub: &H,
@@ -225,15 +502,13 @@ where
         if !pending.is_empty() {
             let write = stream.write(&tx[pending.clone()]);
             match select(write, sleep_until(timer, deadline)).await {
-                Either::Left(Ok(0)) => {
-                    session.handle_write_failed(timer.now(), ErrorKind::WriteZero)
-                }
+                Either::Left(Ok(0)) => session.handle_error(timer.now(), ErrorKind::WriteZero),
                 Either::Left(Ok(n)) => {
                     let n = n.min(pending.len());
                     pending.start += n;
                     unflushed += n;
                 }
-                Either::Left(Err(error)) => session.handle_write_failed(timer.now(), error.kind()),
+                Either::Left(Err(error)) => session.handle_error(timer.now(), error.kind()),
                 Either::Right(()) => session.handle_timeout(timer.now()),
             }
             continue;
@@ -245,7 +520,7 @@ where
                     let _ = session.handle_written(timer.now(), unflushed);
                     unflushed = 0;
                 }
-                Either::Left(Err(error)) => session.handle_write_failed(timer.now(), error.kind()),
+                Either::Left(Err(error)) => session.handle_error(timer.now(), error.kind()),
                 Either::Right(()) => session.handle_timeout(timer.now()),
             }
             continue;
@@ -255,7 +530,7 @@ where
             Either::Left(Ok(0)) => session.handle_eof(timer.now()),
             Either::Left(Ok(n)) => {
                 let n = n.min(rx.len());
-                let reading = session.state() == SessionState::ReadingRequest;
+                let reading = session.state() == State::ReadingRequest;
                 let fed = feed(session, timer.now(), &rx[..n]);
                 if reading {
                     body = fed..n;
@@ -282,7 +557,9 @@ where
     A: Handler<'buf, <H::Log as ReplayLog>::Cursor>,
 {
     while let Some(event) = session.poll_event() {
-        handler.on_event(now, event);
+        if handler.on_event(now, event).is_break() {
+            session.close(now);
+        }
         match event {
             SessionEvent::RequestReady => {
                 let Some(request) = session.request() else {
@@ -290,7 +567,9 @@ where
                 };
                 match handler.decide(now, &request) {
                     Answer::Accept(options) => {
-                        hub.with_log(|log| session.accept_checked(now, log, options))
+                        // A refusal (not GET, a wrong Accept) is an answer too: the error
+                        // response goes out and the session closes.
+                        hub.with_log(|log| session.accept(now, log, options))
                             .map_err(ServeError::Accept)?;
                     }
                     Answer::Reject(response) => {
@@ -339,7 +618,7 @@ fn fill<H: Hub>(
 /// would ignore them.
 fn feed<C: Copy>(session: &mut ServerSession<'_, C>, now: Instant, bytes: &[u8]) -> usize {
     let mut fed = 0;
-    while fed < bytes.len() && session.state() == SessionState::ReadingRequest {
+    while fed < bytes.len() && session.state() == State::ReadingRequest {
         let rest = &bytes[fed..];
         let line = memchr::memchr(b'\n', rest).map_or(rest.len(), |at| at + 1);
         session.handle_bytes(now, &rest[..line]);
@@ -367,7 +646,7 @@ mod tests {
         let fed = feed(&mut session, Instant::ZERO, rest);
 
         assert_eq!(&rest[fed..], b"hello");
-        assert_eq!(session.state(), SessionState::AwaitingDecision);
+        assert_eq!(session.state(), State::AwaitingDecision);
         assert_eq!(session.request().unwrap().path(), "/p");
         assert_eq!(feed(&mut session, Instant::ZERO, b"more"), 0);
     }
@@ -385,7 +664,51 @@ mod tests {
         );
 
         assert_eq!(fed, 16);
-        assert_eq!(session.state(), SessionState::Closing);
+        assert_eq!(session.state(), State::Closing);
+    }
+
+    /// Accepts every request and asks to close as soon as the stream opens.
+    struct CloseOnAccept;
+
+    impl<'buf> Handler<'buf> for CloseOnAccept {
+        fn decide(&mut self, _: Instant, _: &RequestHead<'_>) -> Answer<'buf> {
+            Answer::Accept(AcceptOptions::new())
+        }
+
+        fn on_event(&mut self, _: Instant, event: SessionEvent) -> ControlFlow<()> {
+            match event {
+                SessionEvent::Accepted { .. } => ControlFlow::Break(()),
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+
+    #[cfg(feature = "std")]
+    #[test]
+    fn a_story_callback_that_breaks_closes_the_session_gracefully() {
+        let hub = crate::io::StdHub::new(crate::replay::Ring::<4, 256>::new(1));
+        let mut storage = [0u8; 256];
+        let mut session = ServerSession::new(Instant::ZERO, &mut storage, ServerConfig::new());
+        feed(
+            &mut session,
+            Instant::ZERO,
+            b"GET /e HTTP/1.1\r\nHost: h\r\n\r\n",
+        );
+
+        // One drain answers the request, then hears Accepted, which breaks.
+        let served = drain_events(
+            Instant::ZERO,
+            &mut session,
+            &hub,
+            &mut CloseOnAccept,
+            &(0..0),
+        );
+
+        assert_eq!(served, Ok(None));
+        assert_eq!(session.state(), State::Closing);
+        let mut tx = [0u8; 512];
+        let n = fill(Instant::ZERO, &mut session, &hub, &mut tx).unwrap();
+        assert!(tx[..n].ends_with(b"0\r\n\r\n"), "a graceful end of body");
     }
 
     #[test]

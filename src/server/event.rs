@@ -1,5 +1,5 @@
 //! What a server session reports: the connection story ([`SessionEvent`]), why it ended
-//! ([`CloseReason`]), which timer is next ([`Deadline`]) and where it stands ([`SessionState`]).
+//! ([`CloseReason`]), which timer is next ([`Deadline`]) and where it stands ([`State`]).
 
 use core::fmt;
 
@@ -102,13 +102,9 @@ pub enum CloseReason {
         /// When the shell last confirmed a write (or first took bytes after a full flush).
         since: Instant,
     },
-    /// The shell could not write bytes it was handed.
-    WriteFailed {
-        /// The transport's error kind.
-        kind: ErrorKind,
-    },
-    /// Reading from the client failed.
-    ReadFailed {
+    /// The transport failed: reading from the client or writing to it, as reported with
+    /// [`ServerSession::handle_error`](super::ServerSession::handle_error).
+    Io {
         /// The transport's error kind.
         kind: ErrorKind,
     },
@@ -142,18 +138,17 @@ impl fmt::Display for CloseReason {
             Self::WriteStalled { unconfirmed, .. } => {
                 write!(f, "write stalled with {unconfirmed} bytes unconfirmed")
             }
-            Self::WriteFailed { kind } => write!(f, "write failed: {kind:?}"),
-            Self::ReadFailed { kind } => write!(f, "read failed: {kind:?}"),
+            Self::Io { kind } => write!(f, "transport failed: {kind:?}"),
             Self::PeerClosed => f.write_str("closed by the client"),
         }
     }
 }
 
-/// The timers a session keeps; the reason next to a deadline, for logs and tests.
+/// Which of a session's timers a [`Deadline`] is for, for logs and tests.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 #[non_exhaustive]
-pub enum Timer {
+pub enum TimerReason {
     /// The request head must be complete by then (slowloris guard).
     RequestHead,
     /// Bytes handed out must see a confirmed write by then.
@@ -164,7 +159,7 @@ pub enum Timer {
     KeepAlive,
 }
 
-impl fmt::Display for Timer {
+impl fmt::Display for TimerReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Self::RequestHead => "request head",
@@ -183,12 +178,12 @@ pub struct Deadline {
     /// When.
     pub at: Instant,
     /// Which timer.
-    pub timer: Timer,
+    pub reason: TimerReason,
 }
 
 impl fmt::Display for Deadline {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at {}", self.timer, self.at)
+        write!(f, "{} at {}", self.reason, self.at)
     }
 }
 
@@ -196,7 +191,7 @@ impl fmt::Display for Deadline {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
-pub enum SessionState {
+pub enum State {
     /// Reading the request head.
     ReadingRequest,
     /// The head is complete; the application has not accepted or rejected it yet.

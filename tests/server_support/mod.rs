@@ -6,7 +6,7 @@ use sansse::Instant;
 use sansse::http::{BodyDecoder, HeadLimits, HeadStatus, ResponseReader};
 use sansse::parse::{Output, Parser};
 use sansse::replay::{Cursor, ReplayLog};
-use sansse::server::{AcceptOptions, ServerSession, SessionEvent, StreamStart};
+use sansse::server::{AcceptOptions, Decision, ServerSession, SessionEvent, StreamStart};
 
 /// A fake-clock instant.
 pub(crate) fn at(ms: u64) -> Instant {
@@ -34,9 +34,12 @@ pub(crate) fn open<R: ReplayLog<Cursor = Cursor>>(
 ) -> StreamStart {
     session.handle_bytes(now, request);
     assert_eq!(session.poll_event(), Some(SessionEvent::RequestReady));
-    let start = session
+    let Decision::Accepted { start } = session
         .accept(now, ring, AcceptOptions::new())
-        .expect("request accepted");
+        .expect("request answered")
+    else {
+        panic!("request refused");
+    };
     assert_eq!(session.poll_event(), Some(SessionEvent::Accepted { start }));
     start
 }

@@ -15,46 +15,33 @@ use std::net::TcpStream;
 
 use embedded_io::ErrorKind;
 
-use super::{Handler, ServeError, Served, drain_events, feed, fill};
+use super::{
+    Answer, Decide, Handler, ServeError, Served, Server, ServerStorage, drain_events, feed, fill,
+};
+use crate::http::RequestHead;
 use crate::io::{Hub, StdHub};
 use crate::replay::ReplayLog;
-use crate::server::{ServerSession, SessionState};
+use crate::server::{ServerSession, State};
 use crate::time::{Instant, StdOrigin};
 
-/// Serves one connection on the calling thread until its session closes or a request is handed
-/// back; the blocking twin of `serve` (feature `embedded-io-async-0.7`), with the same [`Handler`], buffers and
-/// outcomes.
-///
-/// `origin` converts between the session's [`Instant`]s and the system clock; use one origin
-/// for every connection of a hub. The socket's read and write timeouts are changed as the loop
-/// goes.
-///
-/// A client that leaves while its stream is idle is noticed at the next wake-up: a publish, a
-/// command, or a keep-alive. Without keep-alives or a lease, that may be the next publish.
+/// Serves one connection on the calling thread with the default config and default buffers:
+/// [`Server::new`]`().`[`serve_blocking`](Server::serve_blocking)`(stream, hub, decide)`.
 ///
 /// # Errors
 ///
-/// As `serve`: [`ServeError`] when `tx` is too small for the next event or an
-/// answer is refused.
+/// As [`Server::serve_blocking`].
 ///
 /// # Examples
 ///
+/// A thread per connection, and a publisher thread:
+///
 /// ```no_run
 /// use sansse::io::StdHub;
-/// use sansse::io::server::{Answer, Handler, Served, serve_blocking};
+/// use sansse::io::server::{Answer, serve_blocking};
 /// use sansse::replay::Ring;
-/// use sansse::server::{AcceptOptions, ServerConfig, ServerSession};
-/// use sansse::time::StdOrigin;
-///
-/// struct Events;
-/// impl<'buf> Handler<'buf> for Events {
-///     fn decide(&mut self, _: sansse::Instant, _: &sansse::http::RequestHead<'_>) -> Answer<'buf> {
-///         Answer::Accept(AcceptOptions::new())
-///     }
-/// }
+/// use sansse::server::AcceptOptions;
 ///
 /// let hub = StdHub::new(Ring::<64, 8192>::new(1));
-/// let origin = StdOrigin::now();
 /// let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
 /// std::thread::scope(|scope| {
 ///     scope.spawn(|| {
@@ -63,23 +50,87 @@ use crate::time::{Instant, StdOrigin};
 ///             std::thread::sleep(std::time::Duration::from_secs(1));
 ///         }
 ///     });
-///     for stream in listener.incoming() {
-///         let Ok(mut stream) = stream else { continue };
-///         let (hub, origin) = (&hub, &origin);
+///     for stream in listener.incoming().flatten() {
+///         let hub = &hub;
 ///         scope.spawn(move || {
-///             let mut storage = [0u8; 2048];
-///             let (mut rx, mut tx) = ([0u8; 256], [0u8; 4096]);
-///             let mut session = ServerSession::new(origin.current(), &mut storage, ServerConfig::new());
-///             let served = serve_blocking(
-///                 &mut stream, origin, hub, &mut session, &mut Events, &mut rx, &mut tx,
-///             );
+///             let served = serve_blocking(stream, hub, |_| Answer::Accept(AcceptOptions::new()));
 ///             eprintln!("{served:?}");
 ///         });
 ///     }
 /// });
 /// # Ok::<(), std::io::Error>(())
 /// ```
-pub fn serve_blocking<'buf, L, A>(
+pub fn serve_blocking<L, D>(
+    stream: TcpStream,
+    hub: &StdHub<L>,
+    decide: D,
+) -> Result<Served, ServeError>
+where
+    L: ReplayLog,
+    D: FnMut(&RequestHead<'_>) -> Answer<'static>,
+{
+    Server::new().serve_blocking(stream, hub, decide)
+}
+
+impl<'c, T> Server<'c, T> {
+    /// Serves one connection on the calling thread until its session closes; the blocking twin
+    /// of `serve` (feature `embedded-io-async-0.7`), with the same answers and outcomes. The
+    /// server's timer is not used: the loop reads the system clock.
+    ///
+    /// The socket's read and write timeouts are changed as the loop goes. A client that leaves
+    /// while its stream is idle is noticed at the next wake-up: a publish, a command, or a
+    /// keep-alive. Without keep-alives or a lease, that may be the next publish.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError`] when an event does not fit the default transmit buffer or an answer is
+    /// refused; drop the connection.
+    pub fn serve_blocking<L, D>(
+        &self,
+        stream: TcpStream,
+        hub: &StdHub<L>,
+        decide: D,
+    ) -> Result<Served, ServeError>
+    where
+        L: ReplayLog,
+        D: FnMut(&RequestHead<'_>) -> Answer<'c>,
+    {
+        let (mut stream, mut decide) = (stream, decide);
+        // On the heap: a thread's stack is the wrong place for 19 KiB it keeps for its life.
+        let mut storage = std::boxed::Box::new(ServerStorage::new());
+        // Answers live as long as the config; the session needs them as long as the storage.
+        let mut handler = Decide(|request: &RequestHead<'_>| -> Answer<'_> { decide(request) });
+        self.serve_blocking_with(&mut stream, hub, &mut storage, &mut handler)
+    }
+
+    /// Serves one connection on the calling thread with caller-owned `storage` and a
+    /// [`Handler`]; the stream stays the caller's, so a [`Served::Handoff`] can be answered on
+    /// it. The blocking twin of `Server::serve_with`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Server::serve_blocking`], with `storage`'s transmit buffer.
+    pub fn serve_blocking_with<'s, L, A, const HEAD: usize, const RX: usize, const TX: usize>(
+        &self,
+        stream: &mut TcpStream,
+        hub: &StdHub<L>,
+        storage: &'s mut ServerStorage<HEAD, RX, TX>,
+        handler: &mut A,
+    ) -> Result<Served, ServeError>
+    where
+        'c: 's,
+        L: ReplayLog,
+        A: Handler<'s, L::Cursor>,
+    {
+        let origin = StdOrigin::now();
+        let (head, rx, tx) = storage.parts();
+        let mut session = ServerSession::new(origin.current(), head, self.config);
+        run_blocking(stream, &origin, hub, &mut session, handler, rx, tx)
+    }
+}
+
+/// The blocking loop itself; see the module docs.
+fn run_blocking<'buf, L, A>(
     stream: &mut TcpStream,
     origin: &StdOrigin,
     hub: &StdHub<L>,
@@ -112,7 +163,7 @@ where
             // Only a zero timeout is refused, and `timeout` never gives one.
             let _ = stream.set_write_timeout(timeout(origin, deadline));
             match stream.write(&tx[pending.clone()]) {
-                Ok(0) => session.handle_write_failed(origin.current(), ErrorKind::WriteZero),
+                Ok(0) => session.handle_error(origin.current(), ErrorKind::WriteZero),
                 Ok(n) => {
                     let n = n.min(pending.len());
                     pending.start += n;
@@ -121,11 +172,11 @@ where
                 }
                 Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
                 Err(error) if error.kind() == IoKind::Interrupted => {}
-                Err(error) => session.handle_write_failed(origin.current(), error.kind().into()),
+                Err(error) => session.handle_error(origin.current(), error.kind().into()),
             }
             continue;
         }
-        if session.state() == SessionState::ReadingRequest {
+        if session.state() == State::ReadingRequest {
             let _ = stream.set_read_timeout(timeout(origin, deadline));
             match stream.read(rx) {
                 Ok(0) => session.handle_eof(origin.current()),

@@ -156,9 +156,9 @@ fn formatted() -> impl Sized {
         sansse::server::SessionEvent,
         sansse::server::StreamStart,
         sansse::server::CloseReason,
-        sansse::server::Timer,
+        sansse::server::TimerReason,
         sansse::server::Deadline,
-        sansse::server::SessionState,
+        sansse::server::State,
     ]
 }
 
@@ -217,7 +217,7 @@ fn server_values() {
         b"GET /events HTTP/1.1\r\nHost: h\r\nLast-Event-ID: 9-9\r\n\r\n",
     );
     log(&session.request());
-    log(&session.accept_checked(Instant::from_millis(2), &ring, AcceptOptions::new()));
+    log(&session.accept(Instant::from_millis(2), &ring, AcceptOptions::new()));
     let mut buf = [0u8; 8];
     log(&session.poll_transmit(Instant::from_millis(3), &ring, &mut buf));
     log(&ring.resume(Some(b"3-1")));

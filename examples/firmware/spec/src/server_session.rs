@@ -18,8 +18,8 @@ use sansse::http::{BodyDecoder, BodyFraming, HeadLimits, HeadStatus, ResponseRea
 use sansse::parse::{Output, Parser};
 use sansse::replay::{Gap, ReplayLog, Ring};
 use sansse::server::{
-    AcceptOptions, CloseReason, Decision, ServerConfig, ServerSession, SessionEvent, SessionState,
-    StreamStart, Timer,
+    AcceptOptions, CloseReason, Decision, ServerConfig, ServerSession, SessionEvent, State,
+    StreamStart, TimerReason,
 };
 
 use crate::report::Report;
@@ -108,13 +108,13 @@ fn first_client(
         deadline(&session),
         Some((
             *now + ServerConfig::DEFAULT_HEAD_TIMEOUT,
-            Timer::RequestHead,
+            TimerReason::RequestHead,
         )),
     );
     receive(report, &mut session, now, None, "server: first request");
     report.eq(
         "server: first request accepted",
-        session.accept_checked(*now, &*ring, AcceptOptions::new()),
+        session.accept(*now, &*ring, AcceptOptions::new()),
         Ok(Decision::Accepted {
             start: StreamStart::Live,
         }),
@@ -162,7 +162,7 @@ fn first_client(
     report.eq(
         "server: keep-alive deadline",
         deadline(&session),
-        Some((due, Timer::KeepAlive)),
+        Some((due, TimerReason::KeepAlive)),
     );
     let early = due.saturating_sub(ONE_MS);
     session.handle_timeout(early);
@@ -192,7 +192,7 @@ fn first_client(
     report.eq(
         "server: next keep-alive one interval later",
         deadline(&session),
-        Some((due + KEEPALIVE, Timer::KeepAlive)),
+        Some((due + KEEPALIVE, TimerReason::KeepAlive)),
     );
 
     // The client drops.
@@ -205,7 +205,7 @@ fn first_client(
             reason: CloseReason::PeerClosed,
         }),
     );
-    report.eq("server: closed", session.state(), SessionState::Closed);
+    report.eq("server: closed", session.state(), State::Closed);
     text(wire.parser.last_event_id())
 }
 
@@ -233,7 +233,9 @@ fn resuming_client(
     report.eq(
         "server: resume accepted",
         session.accept(*now, &*ring, AcceptOptions::new()),
-        Ok(StreamStart::Replay),
+        Ok(Decision::Accepted {
+            start: StreamStart::Replay
+        }),
     );
     drain(&mut session, *now, ring, wire);
     report.eq(
@@ -274,7 +276,9 @@ fn unresumable_client(
     report.eq(
         format_args!("{what}: accepted with a gap"),
         session.accept(*now, ring, AcceptOptions::new()),
-        Ok(StreamStart::Gap { gap }),
+        Ok(Decision::Accepted {
+            start: StreamStart::Gap { gap }
+        }),
     );
     let writes = drain(&mut session, *now, ring, wire);
     report.check(format_args!("{what}: several writes"), writes > 1);
@@ -410,8 +414,8 @@ fn expect_numbered(
     report.eq(format_args!("{what}: read back"), wire.broken, 0);
 }
 
-fn deadline(session: &ServerSession<'_>) -> Option<(Instant, Timer)> {
-    session.poll_deadline().map(|d| (d.at, d.timer))
+fn deadline(session: &ServerSession<'_>) -> Option<(Instant, TimerReason)> {
+    session.poll_deadline().map(|d| (d.at, d.reason))
 }
 
 /// What the client side read, copied out of the parser's borrow.

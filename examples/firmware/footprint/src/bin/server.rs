@@ -132,7 +132,7 @@ fn connection(
     }
     story(&mut session, tally);
     if session
-        .accept_checked(*now, &*ring, AcceptOptions::new())
+        .accept(*now, &*ring, AcceptOptions::new())
         .is_err()
     {
         tally.errors += 1;
@@ -162,7 +162,7 @@ fn connection(
     }
     *now += Duration::from_millis(10);
     if visit.close {
-        if session.close(*now, CloseOptions::new()).is_err() {
+        if session.close_with(*now, CloseOptions::new()).is_err() {
             tally.errors += 1;
         }
         transmit(&mut session, ring, buf, *now, tally);
