@@ -13,9 +13,7 @@ use sansse::client::{
     Action, ClientConfig, ClientSession, ClientStorage, ResumeMode, SessionEvent,
 };
 use sansse::replay::{ReplayLog, Ring};
-use sansse::server::{
-    AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent as ServerEvent,
-};
+use sansse::server::{AcceptOptions, ServerConfig, ServerSession, SessionEvent as ServerEvent};
 
 const EPOCH: u32 = 5;
 /// Connections the client is given to show progress; one reconnect suffices.
@@ -79,7 +77,7 @@ fn connection(
     };
     drain(&mut server, &mut wire);
     // The stream ends right after what the ring held.
-    server.close(at(now), CloseOptions::new()).unwrap();
+    server.close(at(now));
     drain(&mut server, &mut wire);
 
     let mut messages = client.handle_bytes(at(now), &wire);
