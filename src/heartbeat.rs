@@ -586,7 +586,9 @@ impl core::error::Error for PongOverdue {}
 pub struct KeepAlive {
     interval_ms: u64,
     clock: Monotonic,
-    deadline: Instant,
+    /// `None` once time has saturated at [`Instant::MAX`] and a keep-alive was due there: no
+    /// later instant exists to re-arm to, and re-arming to the same one would fire forever.
+    deadline: Option<Instant>,
 }
 
 impl KeepAlive {
@@ -596,13 +598,14 @@ impl KeepAlive {
     /// Creates a timer at `now` (counted as a write) with the given interval.
     ///
     /// The interval is whole milliseconds and at least 1 ms, so the timer can never fire twice
-    /// at the same instant.
+    /// at the same instant. Deadlines saturate at [`Instant::MAX`]; one that cannot be later than
+    /// `now` (time itself at [`Instant::MAX`]) never falls due.
     pub const fn new(now: Instant, interval: Duration) -> Self {
         let interval_ms = at_least_one(millis(interval));
         Self {
             interval_ms,
             clock: Monotonic::new(now),
-            deadline: now.saturating_add(Duration::from_millis(interval_ms)),
+            deadline: rearm(now, interval_ms),
         }
     }
 
@@ -610,7 +613,7 @@ impl KeepAlive {
     /// timer.
     pub fn handle_write(&mut self, now: Instant) {
         let now = self.clock.observe(now);
-        self.deadline = now + self.interval();
+        self.deadline = rearm(now, self.interval_ms);
     }
 
     /// Returns `true` when a keep-alive comment is due at `now`, and re-arms from `now`.
@@ -620,17 +623,21 @@ impl KeepAlive {
     /// as for any other write.
     pub fn handle_timeout(&mut self, now: Instant) -> bool {
         let now = self.clock.observe(now);
-        if now < self.deadline {
-            return false;
+        match self.deadline {
+            Some(deadline) if now >= deadline => {
+                self.deadline = rearm(now, self.interval_ms);
+                true
+            }
+            Some(_) | None => false,
         }
-        self.deadline = now + self.interval();
-        true
     }
 
-    /// The instant a keep-alive comment is due if nothing is written before; always `Some`.
+    /// The instant a keep-alive comment is due if nothing is written before. Always `Some`,
+    /// except at the saturated end of time: `None` once `now` is [`Instant::MAX`] and the
+    /// keep-alive due there was handed out, since no later instant exists.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        Some(self.deadline)
+        self.deadline
     }
 
     /// The keep-alive interval.
@@ -779,6 +786,17 @@ enum PingState {
 /// Whole milliseconds of `d`, saturating.
 const fn millis(d: Duration) -> u64 {
     Instant::ZERO.saturating_add(d).as_millis()
+}
+
+/// The deadline `interval_ms` (at least 1) after `now`, or `None` when it saturates to `now`
+/// itself: a timer re-armed there would fire again at the same instant, forever.
+const fn rearm(now: Instant, interval_ms: u64) -> Option<Instant> {
+    let deadline = now.saturating_add(Duration::from_millis(interval_ms));
+    if deadline.as_millis() > now.as_millis() {
+        Some(deadline)
+    } else {
+        None
+    }
 }
 
 /// Raises 0 to 1, for intervals that re-arm from the instant they fire.

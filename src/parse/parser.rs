@@ -77,19 +77,63 @@ impl Limits {
     }
 
     /// Bytes of the buffer these limits take before the data region.
+    ///
+    /// Saturates at `usize::MAX` when the sum does not fit in a `usize`. No buffer is that large
+    /// (a slice holds at most `isize::MAX` bytes), so [`Parser::with_limits`] refuses such limits
+    /// with [`BufferTooSmall`] and `needed: usize::MAX`, whatever the buffer.
+    ///
+    /// ```
+    /// use sansse::parse::Limits;
+    ///
+    /// let huge = Limits { max_id_len: usize::MAX / 3 + 1, ..Limits::for_capacity(64) };
+    /// assert_eq!(huge.reserved(), usize::MAX);
+    /// ```
     pub const fn reserved(&self) -> usize {
-        3 * self.max_id_len + self.max_event_type_len + self.comment_region()
+        match self.regions() {
+            Some(regions) => regions.data_at,
+            None => usize::MAX,
+        }
+    }
+
+    /// Where each region starts, or `None` when the sum of the limits overflows a `usize`.
+    const fn regions(&self) -> Option<Regions> {
+        // `?` is not allowed in a `const fn`; each step is written out.
+        let Some(type_at) = self.max_id_len.checked_mul(3) else {
+            return None;
+        };
+        let Some(comment_at) = type_at.checked_add(self.max_event_type_len) else {
+            return None;
+        };
+        let Some(comment_region) = self.comment_region() else {
+            return None;
+        };
+        let Some(data_at) = comment_at.checked_add(comment_region) else {
+            return None;
+        };
+        Some(Regions {
+            type_at,
+            comment_at,
+            data_at,
+        })
     }
 
     /// The comment region keeps a few bytes past the limit so the character at the cut is seen
-    /// whole and truncation does not depend on chunking.
-    const fn comment_region(&self) -> usize {
+    /// whole and truncation does not depend on chunking; `None` when that overflows.
+    const fn comment_region(&self) -> Option<usize> {
         if self.max_comment_len == 0 {
-            0
+            Some(0)
         } else {
-            self.max_comment_len + COMMENT_LOOKAHEAD
+            self.max_comment_len.checked_add(COMMENT_LOOKAHEAD)
         }
     }
+}
+
+/// The start of each region of the buffer after the three id slots, as [`Limits`] lay it out.
+#[derive(Clone, Copy, Debug)]
+struct Regions {
+    type_at: usize,
+    comment_at: usize,
+    data_at: usize,
 }
 
 /// The buffer given to [`Parser::with_limits`] cannot hold the reserved regions.
@@ -241,13 +285,15 @@ impl<B: AsRef<[u8]> + AsMut<[u8]>> Parser<B> {
     ///
     /// # Errors
     ///
-    /// [`BufferTooSmall`] when the buffer cannot hold the regions the limits reserve.
+    /// [`BufferTooSmall`] when the buffer cannot hold the regions the limits reserve
+    /// ([`Limits::reserved`]), with `needed: usize::MAX` when their sum overflows a `usize`.
     pub fn with_limits(buf: B, limits: Limits) -> Result<Self, BufferTooSmall> {
         let len = buf.as_ref().len();
-        if limits.reserved() > len {
-            return Err(BufferTooSmall {
-                needed: limits.reserved(),
-            });
+        // Every offset the parser computes later lies inside the buffer once this holds, so the
+        // check must not wrap: `reserved` saturates where the plain sum would.
+        let needed = limits.reserved();
+        if needed > len {
+            return Err(BufferTooSmall { needed });
         }
         Ok(Self {
             buf,
@@ -645,10 +691,23 @@ struct State {
 }
 
 impl State {
+    /// The state for `limits` over a buffer of `capacity` bytes. The constructors only pass
+    /// limits that fit (checked in [`Parser::with_limits`], small by construction in
+    /// [`Limits::for_capacity`]); should the sum overflow anyway, every region is cut to the
+    /// capacity, so no offset can leave the buffer.
     const fn new(limits: Limits, capacity: usize) -> Self {
-        let type_at = 3 * limits.max_id_len;
-        let comment_at = type_at + limits.max_event_type_len;
-        let data_at = comment_at + limits.comment_region();
+        let Regions {
+            type_at,
+            comment_at,
+            data_at,
+        } = match limits.regions() {
+            Some(regions) => regions,
+            None => Regions {
+                type_at: capacity,
+                comment_at: capacity,
+                data_at: capacity,
+            },
+        };
         let data_at = min(data_at, capacity);
         Self {
             tokenizer: Tokenizer::new(),
@@ -1425,7 +1484,7 @@ impl State {
         last: bool,
     ) -> Option<Result<RawOutput, ParseError>> {
         let max = self.limits.max_comment_len;
-        let region = &mut buf[self.comment_at..self.comment_at + self.limits.comment_region()];
+        let region = &mut buf[self.comment_at..self.data_at];
         if first && last {
             if value.len() <= max && valid {
                 return Some(Ok(RawOutput::Comment(Loc::Input(start, end))));
@@ -1472,7 +1531,7 @@ impl State {
             Loc::Input(s, e) => {
                 let value = &input[s..e];
                 // The spec's data buffer holds the line feed too, hence the `+ 1`.
-                if lossy_len(value) + 1 > region.len() {
+                if lossy_len(value) >= region.len() {
                     return Err(too_large);
                 }
                 let n = lossy_copy(value, region);
