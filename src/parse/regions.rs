@@ -79,51 +79,37 @@ impl Limits {
     /// assert_eq!(huge.reserved(), usize::MAX);
     /// ```
     pub const fn reserved(&self) -> usize {
-        match self.regions() {
-            Some(regions) => regions.data_at,
+        // `?` is not allowed in a `const fn`; each step is written out.
+        let Some(ids) = self.max_id_len.checked_mul(3) else {
+            return usize::MAX;
+        };
+        let Some(before_comment) = ids.checked_add(self.max_event_type_len) else {
+            return usize::MAX;
+        };
+        let Some(comment) = self.max_comment_len.checked_add(COMMENT_LOOKAHEAD) else {
+            return usize::MAX;
+        };
+        let comment = if self.max_comment_len == 0 {
+            0
+        } else {
+            comment
+        };
+        match before_comment.checked_add(comment) {
+            Some(reserved) => reserved,
             None => usize::MAX,
         }
     }
 
-    /// Where each region starts, or `None` when the sum of the limits overflows a `usize`.
-    const fn regions(&self) -> Option<Regions> {
-        // `?` is not allowed in a `const fn`; each step is written out.
-        let Some(type_at) = self.max_id_len.checked_mul(3) else {
-            return None;
-        };
-        let Some(comment_at) = type_at.checked_add(self.max_event_type_len) else {
-            return None;
-        };
-        let Some(comment_region) = self.comment_region() else {
-            return None;
-        };
-        let Some(data_at) = comment_at.checked_add(comment_region) else {
-            return None;
-        };
-        Some(Regions {
-            type_at,
-            comment_at,
-            data_at,
-        })
-    }
-
     /// The comment region keeps a few bytes past the limit so the character at the cut is seen
-    /// whole and truncation does not depend on chunking; `None` when that overflows.
-    const fn comment_region(&self) -> Option<usize> {
+    /// whole and truncation does not depend on chunking. Unchecked, like [`State::new`]: only
+    /// for limits whose [`Limits::reserved`] is known to fit a buffer.
+    const fn comment_region(&self) -> usize {
         if self.max_comment_len == 0 {
-            Some(0)
+            0
         } else {
-            self.max_comment_len.checked_add(COMMENT_LOOKAHEAD)
+            self.max_comment_len + COMMENT_LOOKAHEAD
         }
     }
-}
-
-/// The start of each region of the buffer after the three id slots, as [`Limits`] lay it out.
-#[derive(Clone, Copy, Debug)]
-struct Regions {
-    type_at: usize,
-    comment_at: usize,
-    data_at: usize,
 }
 
 pub(super) const fn min(a: usize, b: usize) -> usize {
@@ -131,23 +117,17 @@ pub(super) const fn min(a: usize, b: usize) -> usize {
 }
 
 impl State {
-    /// The state for `limits` over a buffer of `capacity` bytes. The constructors only pass
-    /// limits that fit (checked in [`Parser::with_limits`], small by construction in
-    /// [`Limits::for_capacity`]); should the sum overflow anyway, every region is cut to the
-    /// capacity, so no offset can leave the buffer.
+    /// The state for `limits` over a buffer of `capacity` bytes.
+    ///
+    /// The sums here are unchecked because they cannot overflow: the constructors pass only
+    /// limits that fit the buffer, checked with [`Limits::reserved`] in [`Parser::with_limits`]
+    /// and small by construction in [`Limits::for_capacity`]. They stay plain arithmetic on
+    /// purpose: this is inlined into every caller's constructor, and checked sums here cost
+    /// 1-2 % more instructions in the parse loops next to it (callgrind, `benches/callgrind.sh`).
     pub(super) const fn new(limits: Limits, capacity: usize) -> Self {
-        let Regions {
-            type_at,
-            comment_at,
-            data_at,
-        } = match limits.regions() {
-            Some(regions) => regions,
-            None => Regions {
-                type_at: capacity,
-                comment_at: capacity,
-                data_at: capacity,
-            },
-        };
+        let type_at = 3 * limits.max_id_len;
+        let comment_at = type_at + limits.max_event_type_len;
+        let data_at = comment_at + limits.comment_region();
         let data_at = min(data_at, capacity);
         Self {
             tokenizer: Tokenizer::new(),
