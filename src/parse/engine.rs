@@ -56,8 +56,17 @@ pub(super) struct Piece {
 enum Step {
     /// A blank line: dispatch the event.
     Blank,
-    /// A piece of a `data` line's value.
-    Data(Piece),
+    /// A piece of a `data` line's value, `input[start..end]`: a [`Piece`] spelled out. As
+    /// `Data(Piece)` the loop ran 0.25 % more instructions on 64 KiB events (callgrind,
+    /// `benches/callgrind.sh`); the handlers get their `Piece` when the step is acted on.
+    Data {
+        start: usize,
+        end: usize,
+        /// It starts the value.
+        first: bool,
+        /// It ends the line.
+        last: bool,
+    },
     /// What a field handler found, if anything.
     Found(Option<Result<RawOutput, ParseError>>),
 }
@@ -313,12 +322,12 @@ impl State {
                                     data: Loc::Input(start, end),
                                 }))));
                             }
-                            Step::Data(Piece {
+                            Step::Data {
                                 start,
                                 end,
                                 first: true,
                                 last: true,
-                            })
+                            }
                         } else {
                             self.on_line(buf, input, utf8, p, end)
                         }
@@ -334,12 +343,12 @@ impl State {
                             space_checked: true,
                         };
                         if started {
-                            Step::Data(Piece {
+                            Step::Data {
                                 start,
                                 end: input.len(),
                                 first: true,
                                 last: false,
-                            })
+                            }
                         } else {
                             Step::Found(None)
                         }
@@ -353,21 +362,21 @@ impl State {
                 } => match find_line_end(&input[p..]) {
                     Some(off) => {
                         *pos = self.tokenizer.end_line(input, p + off);
-                        Step::Data(Piece {
+                        Step::Data {
                             start: p,
                             end: p + off,
                             first: false,
                             last: true,
-                        })
+                        }
                     }
                     None => {
                         *pos = input.len();
-                        Step::Data(Piece {
+                        Step::Data {
                             start: p,
                             end: input.len(),
                             first: false,
                             last: false,
-                        })
+                        }
                     }
                 },
                 _ => self.on_token(buf, input, pos, utf8),
@@ -377,7 +386,20 @@ impl State {
                     Some(event) => return Some(Ok(Found::Event(FoundEvent(event)))),
                     None => continue,
                 },
-                Step::Data(piece) => self.on_data(buf, input, piece),
+                Step::Data {
+                    start,
+                    end,
+                    first,
+                    last,
+                } => {
+                    let piece = Piece {
+                        start,
+                        end,
+                        first,
+                        last,
+                    };
+                    self.on_data(buf, input, piece)
+                }
                 Step::Found(found) => found,
             };
             match found {
@@ -510,12 +532,12 @@ impl State {
             Field::Unknown => None,
             // `data` without a colon: an empty line of data.
             Field::Data => {
-                return Step::Data(Piece {
+                return Step::Data {
                     start,
                     end,
                     first: true,
                     last: true,
-                });
+                };
             }
             Field::Event
                 if !self.skipping
@@ -567,12 +589,12 @@ impl State {
                 end,
                 first,
                 last,
-            }) => Step::Data(Piece {
+            }) => Step::Data {
                 start,
                 end,
                 first,
                 last,
-            }),
+            },
             Some(RawToken::Field {
                 field,
                 start,
