@@ -15,16 +15,22 @@
 //! event (the spec discards it), and comments are offered as [`Output::Comment`] (the spec
 //! ignores them) so the keep-alive announcement can be read.
 
+mod engine;
 mod error;
+mod fields;
 #[cfg(feature = "alloc")]
 mod owned;
 mod parser;
+mod regions;
 mod text;
 mod tokenizer;
+mod utf8;
 
-pub use error::ParseError;
+pub(crate) use engine::{Found, FoundEvent};
+pub use error::{BufferTooSmall, ParseError};
 #[cfg(feature = "alloc")]
 pub use owned::OwnedEvent;
-pub use parser::{BufferTooSmall, DEFAULT_CAPACITY, Event, Feed, Limits, Output, Parser};
-pub(crate) use parser::{Found, FoundEvent, Utf8Window};
+pub use parser::{DEFAULT_CAPACITY, Event, Feed, Output, Parser};
+pub use regions::Limits;
 pub use tokenizer::{Field, Fragment, Token, Tokenizer, Tokens};
+pub(crate) use utf8::Utf8Window;

@@ -7,18 +7,17 @@
 
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
-/// The length of `raw` once every invalid sequence is replaced by U+FFFD.
+/// The length of `raw` once every invalid sequence is replaced by U+FFFD, saturating at
+/// `usize::MAX` (a byte can grow to three, so a huge input on a 32-bit target could overflow).
 pub(crate) fn lossy_len(raw: &[u8]) -> usize {
-    raw.utf8_chunks()
-        .map(|c| {
-            c.valid().len()
-                + if c.invalid().is_empty() {
-                    0
-                } else {
-                    REPLACEMENT.len()
-                }
-        })
-        .sum()
+    raw.utf8_chunks().fold(0, |len: usize, c| {
+        let replaced = if c.invalid().is_empty() {
+            0
+        } else {
+            REPLACEMENT.len()
+        };
+        len.saturating_add(c.valid().len() + replaced)
+    })
 }
 
 /// Writes the decoded form of `src` into `dst` and returns its length.
