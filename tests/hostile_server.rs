@@ -5,11 +5,13 @@
 //!
 //! - A client that never reads is shed by the write-stall deadline, while two reading clients
 //!   get every one of 2000 events, in order, promptly, and the publisher never waits on it.
-//! - Connections that send nothing, or half a request head, are shed by the request-head
-//!   deadline while the server keeps serving others.
+//! - Connections that send nothing, half a request head, or a head a byte at a time, are shed
+//!   by the request-head deadline while the server keeps serving others.
 //! - Bytes after the `GET` head (pipelined requests, in the same write or later) are ignored:
 //!   the stream is served unchanged, nothing else is ever answered on that connection, and the
 //!   connection closes when the stream ends.
+//! - `Last-Event-ID` values that overflow, are not ours, or are not UTF-8 open the stream with a
+//!   gap event (or resume, when they name a kept event), never a panic.
 //! - Publish payloads that hold CR, LF, CRLF, NUL, and field lines of their own reach
 //!   subscribers as exactly one event each, with their ids, data preserved up to line-break
 //!   normalisation; checked on the ring's framing and end to end.
@@ -183,6 +185,21 @@ fn connections_that_send_nothing_or_half_a_head_are_shed_by_the_head_deadline() 
                 )
             })
             .collect();
+        // A slowloris: a byte every 20 ms, which must not extend the deadline.
+        let drip = connect(server.addr, b"");
+        let mut drip_reader = drip.try_clone().unwrap();
+        let dripper = std::thread::spawn(move || {
+            let mut drip = drip;
+            for byte in b"GET /events HTTP/1.1\r\nHost: localhost\r\nX-Slow: "
+                .iter()
+                .cycle()
+            {
+                if drip.write_all(&[*byte]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
         // A well-behaved client among them is served at once.
         let mut good = EventReader::new(connect(server.addr, get("/events").as_bytes()));
         wait("the good stream open", || {
@@ -197,12 +214,16 @@ fn connections_that_send_nothing_or_half_a_head_are_shed_by_the_head_deadline() 
             // Shed without an answer: the head never completed, so there is nothing to answer.
             assert_eq!((bytes.len(), end), (0, End::Eof));
         }
+        let (bytes, end) = read_to_close(&mut drip_reader);
+        assert_eq!(bytes.len(), 0);
+        assert!(matches!(end, End::Eof | End::Reset));
+        dripper.join().unwrap();
         let closed = opened.elapsed();
         server.wait_ended("every idle connection shed", |ended| {
-            ended.len() == 2 * SILENT
+            ended.len() == 2 * SILENT + 1
         });
 
-        eprintln!("{} idle connections shed after {closed:?}", 2 * SILENT);
+        eprintln!("{} idle connections shed after {closed:?}", 2 * SILENT + 1);
         assert!(closed >= head_timeout, "shed early, after {closed:?}");
         assert!(closed < head_timeout * 5, "shed late, after {closed:?}");
         for ended in server.ended.lock().unwrap().iter() {
@@ -355,5 +376,53 @@ fn hostile_payloads_published_to_the_hub_reach_a_subscriber_as_exactly_one_event
             others,
             [&server_support::Seen::Comment("keepalive 15000".into())]
         );
+    });
+}
+
+#[test]
+fn hostile_last_event_ids_open_the_stream_with_a_gap_event_never_a_panic() {
+    let hub = StdHub::new(Ring::<16, 4096>::new(4));
+    hub.publish(None, "kept").unwrap();
+    let cases: [(&[u8], Option<&str>); 12] = [
+        (b"4-18446744073709551616", Some("malformed-id")),
+        (b"4-18446744073709551615", Some("future-id")),
+        (b"4294967296-1", Some("malformed-id")),
+        (b"4-01", Some("malformed-id")),
+        (b"4-+1", Some("malformed-id")),
+        (b"-", Some("malformed-id")),
+        (b"4-", Some("malformed-id")),
+        (b"\xff\xfe-1", Some("malformed-id")),
+        (b"4-1\xff", Some("malformed-id")),
+        (b"3-1", Some("other-epoch")),
+        // Before the first event: a replay of everything kept.
+        (b"4-0", None),
+        (b" \t4-0\t ", None),
+    ];
+    with_server(&hub, ServerConfig::new(), |server| {
+        for (id, gap) in cases {
+            let mut request =
+                b"GET /events HTTP/1.1\r\nHost: localhost\r\nLast-Event-ID: ".to_vec();
+            request.extend_from_slice(id);
+            request.extend_from_slice(b"\r\n\r\n");
+            let mut reader = EventReader::new(connect(server.addr, &request));
+
+            let reading = reader.read_events(gap.map_or(1, |_| 2));
+
+            let events = reading.events();
+            let shown = String::from_utf8_lossy(id);
+            assert_eq!(reading.status, Some(200), "{shown}");
+            match gap {
+                Some(reason) => {
+                    assert_eq!(events[0].0, "sansse-gap", "{shown}");
+                    assert!(events[0].1.contains(reason), "{shown}: {events:?}");
+                    assert_eq!(events[1], ("message".into(), "kept".into(), "4-1".into()));
+                }
+                None => assert_eq!(
+                    events,
+                    [("message".into(), "kept".into(), "4-1".into())],
+                    "{shown}"
+                ),
+            }
+        }
     });
 }
