@@ -10,6 +10,8 @@
 //! - Bytes after the `GET` head (pipelined requests, in the same write or later) are ignored:
 //!   the stream is served unchanged, nothing else is ever answered on that connection, and the
 //!   connection closes when the stream ends.
+//! - Malformed request heads (bad version, NUL, bare CR, obs-fold, 10 000 empty lines) get an
+//!   error response and close; nothing reaches the application.
 //! - `Last-Event-ID` values that overflow, are not ours, or are not UTF-8 open the stream with a
 //!   gap event (or resume, when they name a kept event), never a panic.
 //! - Publish payloads that hold CR, LF, CRLF, NUL, and field lines of their own reach
@@ -432,6 +434,57 @@ fn hostile_last_event_ids_open_the_stream_with_a_gap_event_never_a_panic() {
                     "{shown}"
                 ),
             }
+        }
+    });
+}
+
+#[test]
+fn malformed_request_heads_get_an_error_response_never_a_panic() {
+    let hub = StdHub::new(Ring::<16, 4096>::new(1));
+    // Empty lines before the request line are skipped (RFC 9112, section 2.2), but they count
+    // towards the head's size.
+    let empty_lines = b"\r\n".repeat(5000);
+    let heads: [&[u8]; 12] = [
+        b"GET /events HTTP/9.9\r\nHost: h\r\n\r\n",
+        b"GET /events\r\nHost: h\r\n\r\n",
+        b"GET  /events HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET /ev\xffents HTTP/1.1\r\nHost: h\r\n\r\n",
+        b"GET /events HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n",
+        b"GET /events HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n",
+        b"GET /events HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n",
+        b"GET /events HTTP/1.1\r\nHost h\r\n\r\n",
+        b"GET /events HTTP/1.1\r\nHo st: h\r\n\r\n",
+        b"GET /events HTTP/1.1\r\n: h\r\n\r\n",
+        &empty_lines,
+        b"\0\0\0\0\0\0\0\0\r\n\r\n",
+    ];
+    with_server(&hub, ServerConfig::new(), |server| {
+        for head in heads {
+            let shown = String::from_utf8_lossy(head);
+            let mut stream = connect(server.addr, head);
+            let (response, end) = read_to_close(&mut stream);
+            let text = String::from_utf8_lossy(&response);
+            // Answered with an error (or reset, if the close raced bytes still unread).
+            assert!(
+                text.starts_with("HTTP/1.1 4")
+                    || text.starts_with("HTTP/1.1 5")
+                    || (response.is_empty() && end == End::Reset),
+                "{shown:?}: {text:?}"
+            );
+        }
+        server.wait_ended("every connection closed", |ended| {
+            ended.len() == heads.len()
+        });
+        assert_eq!(
+            server.decided.load(Ordering::SeqCst),
+            0,
+            "nothing reached decide"
+        );
+        for ended in server.ended.lock().unwrap().iter() {
+            assert!(
+                matches!(ended.reason(), Some(CloseReason::BadRequest { .. })),
+                "{ended:?}"
+            );
         }
     });
 }
