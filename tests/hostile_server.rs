@@ -9,7 +9,8 @@
 //!   by the request-head deadline while the server keeps serving others.
 //! - Bytes after the `GET` head (pipelined requests, in the same write or later) are ignored:
 //!   the stream is served unchanged, nothing else is ever answered on that connection, and the
-//!   connection closes when the stream ends.
+//!   connection closes when the stream ends. A client that floods bytes after its `GET` still
+//!   gets every event.
 //! - Malformed request heads (bad version, NUL, bare CR, obs-fold, 10 000 empty lines) get an
 //!   error response and close; nothing reaches the application.
 //! - `Last-Event-ID` values that overflow, are not ours, or are not UTF-8 open the stream with a
@@ -486,5 +487,55 @@ fn malformed_request_heads_get_an_error_response_never_a_panic() {
                 "{ended:?}"
             );
         }
+    });
+}
+
+#[test]
+fn a_client_that_floods_bytes_after_its_get_still_gets_every_event() {
+    // The rule for pipelined bytes holds for any amount: read and dropped, and the stream's
+    // output goes first, so a peer that never stops sending cannot starve its own stream
+    // (or anyone else's: the others share the executor).
+    const EVENTS: usize = 200;
+    let hub = StdHub::new(Ring::<256, 65_536>::new(2));
+    with_server(&hub, ServerConfig::new(), |server| {
+        let flooding = connect(server.addr, get("/events?who=flood").as_bytes());
+        let mut writer = flooding.try_clone().unwrap();
+        let mut flood = EventReader::new(flooding);
+        let mut quiet = EventReader::new(connect(server.addr, get("/events").as_bytes()));
+        wait("both streams open", || {
+            server.decided.load(Ordering::SeqCst) == 2
+        });
+        let stop = Arc::new(core::sync::atomic::AtomicBool::new(false));
+        let flooder = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let junk = [b'G'; 64 * 1024];
+                let mut sent = 0usize;
+                while !stop.load(Ordering::SeqCst) && writer.write_all(&junk).is_ok() {
+                    sent += junk.len();
+                }
+                sent
+            })
+        };
+        for n in 1..=EVENTS {
+            hub.publish(None, &format!("event {n}")).unwrap();
+            if n % 20 == 0 {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+
+        let flooded = flood.read_events(EVENTS);
+        let calm = quiet.read_events(EVENTS);
+        stop.store(true, Ordering::SeqCst);
+        let _ = flood.stream.shutdown(std::net::Shutdown::Both);
+        let sent = flooder.join().unwrap();
+
+        eprintln!("the flooding client sent {} KiB meanwhile", sent >> 10);
+        for reading in [&flooded, &calm] {
+            let data: Vec<_> = reading.events().into_iter().map(|e| e.1).collect();
+            let expected: Vec<_> = (1..=EVENTS).map(|n| format!("event {n}")).collect();
+            assert_eq!(data, expected);
+        }
+        assert!(sent > 0);
     });
 }
