@@ -156,6 +156,80 @@ async fn connection<L>(
     running.live.fetch_sub(1, Ordering::SeqCst);
 }
 
+/// As [`with_server`], with the blocking shell: `Server::serve_blocking` on a thread per
+/// connection. When `test` ends, every client must be gone: the server wakes its idle
+/// connections (a notify) until each has noticed, then stops.
+pub(crate) fn with_blocking_server<L>(
+    hub: &StdHub<L>,
+    config: ServerConfig<'static>,
+    test: impl FnOnce(&Running),
+) where
+    L: ReplayLog<Cursor = Cursor> + Send,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let running = Running {
+        addr: listener.local_addr().unwrap(),
+        live: AtomicUsize::new(0),
+        decided: AtomicUsize::new(0),
+        ended: Mutex::new(Vec::new()),
+    };
+    let server = Server::new().with_config(config);
+    let stop = core::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let (running, server, stop) = (&running, &server, &stop);
+        scope.spawn(move || {
+            for stream in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                running.live.fetch_add(1, Ordering::SeqCst);
+                scope.spawn(move || {
+                    let mut target = String::new();
+                    let served = server.serve_blocking(stream, hub, |request| {
+                        target = request.target().to_owned();
+                        running.decided.fetch_add(1, Ordering::SeqCst);
+                        Answer::Accept(AcceptOptions::new())
+                    });
+                    running.ended.lock().unwrap().push(Ended {
+                        target,
+                        served,
+                        at: StdInstant::now(),
+                    });
+                    running.live.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        // Stops the server when the test ends, also by a failed assertion.
+        let _stop = StopBlocking {
+            stop,
+            running,
+            wake: &|| hub.notify(),
+        };
+        test(running);
+    });
+}
+
+struct StopBlocking<'a> {
+    stop: &'a core::sync::atomic::AtomicBool,
+    running: &'a Running,
+    wake: &'a dyn Fn(),
+}
+
+impl Drop for StopBlocking<'_> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop, which then sees the flag.
+        let _ = TcpStream::connect(self.running.addr);
+        // Idle connections notice their client left when woken.
+        let start = StdInstant::now();
+        while self.running.live.load(Ordering::SeqCst) > 0 && start.elapsed() < PATIENCE {
+            (self.wake)();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
 /// An EventSource-like request head for `target`.
 pub(crate) fn get(target: &str) -> String {
     format!(
