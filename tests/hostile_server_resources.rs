@@ -9,6 +9,8 @@
 //! - Request heads that never end (an endless header line, an endless request line) and heads
 //!   of 10 000 headers: answered 431 (414 for the request line) or reset, never a panic, with
 //!   the server's memory bounded by its head buffer: RSS growth under 2 MiB over 30 of them.
+//! - 200 concurrent streams each get every event; once they leave, the fd count is back to
+//!   its baseline (within 2).
 #![cfg(feature = "futures-io-0.3")]
 
 mod hostile_support;
@@ -257,4 +259,66 @@ fn bomb(server: &Running, head: &[u8]) -> (Vec<u8>, End) {
         let _ = stream.read(&mut [0u8; 1]);
         (response, end)
     })
+}
+
+#[test]
+fn two_hundred_concurrent_streams_each_get_every_event_and_leave_nothing_behind() {
+    const STREAMS: usize = 200;
+    const EVENTS: usize = 10;
+    let _alone = ALONE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let hub = StdHub::new(Ring::<16, 4096>::new(6));
+
+    hostile_support::with_server(&hub, ServerConfig::new(), |server| {
+        let (fds, rss) = (open_fds(), rss_bytes());
+        let mut readers: Vec<_> = (0..STREAMS)
+            .map(|_| {
+                hostile_support::EventReader::new(connect(server.addr, get("/events").as_bytes()))
+            })
+            .collect();
+        wait("every stream open", || {
+            server.decided.load(Ordering::SeqCst) == STREAMS
+        });
+        let peak_fds = open_fds();
+        for n in 1..=EVENTS {
+            hub.publish(None, &format!("event {n}")).unwrap();
+        }
+        for reader in &mut readers {
+            let ids: Vec<_> = reader
+                .read_events(EVENTS)
+                .events()
+                .into_iter()
+                .map(|e| e.2)
+                .collect();
+            let expected: Vec<_> = (1..=EVENTS).map(|n| format!("6-{n}")).collect();
+            assert_eq!(ids, expected);
+        }
+        drop(readers);
+        wait("every connection gone", || {
+            server.live.load(Ordering::SeqCst) == 0
+        });
+        let (fds_after, rss_after) = (open_fds(), rss_bytes());
+
+        // RSS is reported, not bounded: 200 sessions' buffers (19 KiB each) and the clients'
+        // readers stay with the allocator after they are freed.
+        eprintln!(
+            "{STREAMS} streams: fds {fds} -> {peak_fds} -> {fds_after}, RSS {} KiB -> {} KiB",
+            rss >> 10,
+            rss_after >> 10
+        );
+        // Two descriptors per stream while open (the client's and the server's).
+        assert!(peak_fds >= fds + 2 * STREAMS, "{peak_fds}");
+        assert!(
+            fds_after.abs_diff(fds) <= FD_SLACK,
+            "fds {fds} -> {fds_after}"
+        );
+        let ended = server.ended.lock().unwrap();
+        assert_eq!(ended.len(), STREAMS);
+        assert!(
+            ended
+                .iter()
+                .all(|e| e.reason() == Some(CloseReason::PeerClosed))
+        );
+    });
 }
