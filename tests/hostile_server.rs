@@ -10,7 +10,7 @@
 //! - Bytes after the `GET` head (pipelined requests, in the same write or later) are ignored:
 //!   the stream is served unchanged, nothing else is ever answered on that connection, and the
 //!   connection closes when the stream ends. A client that floods bytes after its `GET` still
-//!   gets every event.
+//!   gets every event, and clients that flood do not starve a newcomer on the same executor.
 //! - Malformed request heads (bad version, NUL, bare CR, obs-fold, 10 000 empty lines) get an
 //!   error response and close; nothing reaches the application.
 //! - `Last-Event-ID` values that overflow, are not ours, or are not UTF-8 open the stream with a
@@ -538,4 +538,60 @@ fn a_client_that_floods_bytes_after_its_get_still_gets_every_event() {
         }
         assert!(sent > 0);
     });
+}
+
+#[test]
+fn flooding_clients_do_not_starve_a_newcomer_on_the_same_executor() {
+    // A task whose socket always has bytes never has to wait for a read; unless the loop
+    // yields, it keeps the executor's only thread and nobody else is served.
+    const FLOODERS: usize = 3;
+    let hub = StdHub::new(Ring::<16, 4096>::new(1));
+    with_server(&hub, ServerConfig::new(), |server| {
+        let stop = Arc::new(core::sync::atomic::AtomicBool::new(false));
+        // Stops the floods also when an assertion fails, so the server can stop too.
+        let _stop = StopFlood(Arc::clone(&stop));
+        let flooders: Vec<_> = (0..FLOODERS)
+            .map(|_| {
+                let stream = connect(server.addr, get("/events?who=flood").as_bytes());
+                let stop = Arc::clone(&stop);
+                std::thread::spawn(move || {
+                    let mut stream = stream;
+                    let junk = [b'G'; 64 * 1024];
+                    while !stop.load(Ordering::SeqCst) && stream.write_all(&junk).is_ok() {}
+                    stream
+                })
+            })
+            .collect();
+        wait("the floods open", || {
+            server.decided.load(Ordering::SeqCst) == FLOODERS
+        });
+        std::thread::sleep(Duration::from_millis(100));
+
+        let start = StdInstant::now();
+        let mut newcomer = EventReader::new(connect(server.addr, get("/events").as_bytes()));
+        wait("the newcomer's stream open", || {
+            server.decided.load(Ordering::SeqCst) == FLOODERS + 1
+        });
+        hub.publish(None, "welcome").unwrap();
+        let reading = newcomer.read_events(1);
+        let took = start.elapsed();
+        stop.store(true, Ordering::SeqCst);
+        for flooder in flooders {
+            let stream = flooder.join().unwrap();
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+
+        eprintln!("the newcomer got its first event {took:?} after connecting");
+        assert_eq!(reading.events()[0].1, "welcome");
+        assert!(took < Duration::from_millis(500), "took {took:?}");
+    });
+}
+
+/// Sets its flag when dropped.
+struct StopFlood(Arc<core::sync::atomic::AtomicBool>);
+
+impl Drop for StopFlood {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
 }

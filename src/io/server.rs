@@ -549,6 +549,11 @@ where
                 let fed = feed(session, timer.now(), &rx[..n]);
                 if reading {
                     body = fed..n;
+                } else {
+                    // Bytes after the head mean nothing, and a peer can send them without
+                    // end: reads that never wait would keep this task, and every other task
+                    // on the executor's thread, running here. Let the others go first.
+                    yield_now().await;
                 }
             }
             Either::Left(Err(error)) => session.handle_error(timer.now(), error.kind()),
@@ -557,6 +562,22 @@ where
             Either::Right(Either::Right(())) => {}
         }
     }
+}
+
+/// Returns to the executor once (waking the task first), so that other tasks run before this
+/// one goes on.
+#[cfg(feature = "embedded-io-async-0.7")]
+async fn yield_now() {
+    let mut yielded = false;
+    core::future::poll_fn(|cx| {
+        if yielded {
+            return core::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        core::task::Poll::Pending
+    })
+    .await;
 }
 
 /// Step 2: drains the story, answering the request. `Some` ends the loop.
