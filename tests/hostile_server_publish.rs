@@ -7,6 +7,9 @@
 //! nothing (the example's rule; the library's `publish` takes `&str`), as is an `?event=` name
 //! holding CR or LF.
 //!
+//! A client that floods bytes after a plain request must not hold the example's executor in
+//! its drain-before-close.
+//!
 //! The example is built by cargo with the features this test was built with (a no-op after
 //! `cargo test`, which builds the examples first) and killed when the test ends.
 #![cfg(feature = "futures-io-0.3")]
@@ -80,6 +83,46 @@ fn hostile_publish_bodies_reach_subscribers_as_exactly_one_event_each() {
         .filter(|seen| !matches!(seen, Seen::Event { .. }))
         .collect();
     assert_eq!(others, [&Seen::Retry(1000)]);
+}
+
+#[test]
+fn a_client_flooding_after_its_request_does_not_starve_the_example() {
+    // After answering a plain request the example drains what the client still sends, for a
+    // second at most, before closing; a client that never stops sending must not keep its
+    // single-threaded executor there.
+    let server = Example::start();
+    let stop = std::sync::Arc::new(core::sync::atomic::AtomicBool::new(false));
+    let flooders: Vec<_> = (0..3)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.addr).unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .unwrap();
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let junk = [b'G'; 64 * 1024];
+                while !stop.load(core::sync::atomic::Ordering::SeqCst)
+                    && stream.write_all(&junk).is_ok()
+                {}
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let start = std::time::Instant::now();
+    let (status, _) = publish(server.addr, b"still here");
+    let took = start.elapsed();
+    stop.store(true, core::sync::atomic::Ordering::SeqCst);
+    for flooder in flooders {
+        flooder.join().unwrap();
+    }
+
+    eprintln!("answered in {took:?} while three clients flooded");
+    assert_eq!(status, 200);
+    assert!(
+        took < std::time::Duration::from_millis(500),
+        "answered after {took:?}"
+    );
 }
 
 /// `POST /publish` with `body`; the status and the response body.
