@@ -383,3 +383,39 @@ fn bad_accept_options_are_refused_even_for_a_request_the_checks_would_refuse() {
     );
     assert_eq!(session.state(), State::Closing);
 }
+
+#[test]
+fn a_post_stream_opens_only_when_the_application_allows_any_method() {
+    let ring = Ring::<4, 256>::new(1);
+    let request: &[u8] =
+        b"POST /answer HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\nContent-Length: 0\r\n\r\n";
+
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+    session.handle_bytes(at(0), request);
+    assert_eq!(
+        session.accept(at(0), &ring, AcceptOptions::new()),
+        Ok(Decision::Rejected { status: 405 })
+    );
+
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+    session.handle_bytes(at(0), request);
+    let decision = session.accept(at(0), &ring, AcceptOptions::new().with_any_method(true));
+    assert!(
+        matches!(decision, Ok(Decision::Accepted { .. })),
+        "{decision:?}"
+    );
+
+    // The Accept check still holds for any method.
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+    session.handle_bytes(
+        at(0),
+        b"POST /answer HTTP/1.1\r\nHost: h\r\nAccept: text/html\r\n\r\n",
+    );
+    assert_eq!(
+        session.accept(at(0), &ring, AcceptOptions::new().with_any_method(true)),
+        Ok(Decision::Rejected { status: 400 })
+    );
+}
