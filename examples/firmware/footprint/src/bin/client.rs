@@ -55,7 +55,7 @@ enum Net {
     RespondThenStall,
 }
 
-#[cortex_m_rt::entry]
+#[sansse_firmware_footprint::entry]
 fn main() -> ! {
     run(workload, EXPECTED, core::mem::size_of::<Storage>())
 }
