@@ -24,6 +24,8 @@ use core::fmt;
 
 use memchr::memchr2;
 
+use crate::ascii::{U64_DIGITS, write_u64};
+
 /// An event type for the `event:` field: non-empty, without CR or LF.
 ///
 /// A client's `EventSource` dispatches the event under this name (`addEventListener(name, ..)`).
@@ -437,7 +439,7 @@ impl<'a> Message<'a> {
         }
         if let Some(retry) = self.retry {
             let mut digits = [0; U64_DIGITS];
-            field(sink, b"retry", decimal(retry, &mut digits).as_bytes())?;
+            field(sink, b"retry", write_u64(retry, &mut digits).as_bytes())?;
         }
         if let Some(data) = self.data {
             for line in Lines::new(data.as_bytes()) {
@@ -513,25 +515,6 @@ impl<'a> Comment<'a> {
         }
         Ok(())
     }
-}
-
-/// Decimal digits in `u64::MAX`.
-pub(crate) const U64_DIGITS: usize = 20;
-
-/// Formats `n` in decimal into `digits` and returns the text.
-pub(crate) fn decimal(mut n: u64, digits: &mut [u8; U64_DIGITS]) -> &str {
-    let mut start = U64_DIGITS;
-    loop {
-        start -= 1;
-        // `n % 10` is below 10, so the cast cannot truncate.
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written, so this is valid UTF-8 and the fallback never happens.
-    core::str::from_utf8(&digits[start..]).unwrap_or_default()
 }
 
 /// Wraps text already known to be a valid id (built by this crate from digits and '-').
@@ -793,8 +776,14 @@ mod tests {
             (10, "10"),
             (u64::MAX, "18446744073709551615"),
         ] {
-            let mut digits = [0; U64_DIGITS];
-            assert_eq!(decimal(value, &mut digits), expected);
+            let mut buf = [0; 64];
+            let len = Message::without_data()
+                .with_retry(value)
+                .encode(&mut buf)
+                .unwrap();
+            assert_eq!(buf.get(..7), Some(&b"retry: "[..]));
+            assert_eq!(buf.get(7..len - 2), Some(expected.as_bytes()));
+            assert_eq!(buf.get(len - 2..len), Some(&b"\n\n"[..]));
         }
     }
 

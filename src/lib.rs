@@ -8,6 +8,7 @@ extern crate std;
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod ascii;
 pub mod backoff;
 pub mod client;
 pub mod encode;

@@ -4,6 +4,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::ascii::millis;
 use crate::backoff::BackoffConfig;
 use crate::heartbeat::{IdleConfig, PingConfig};
 use crate::http::{HeadLimits, Policy};
@@ -424,15 +425,5 @@ impl core::error::Error for ConfigError {
             Self::Request(e) => Some(e),
             Self::LastEventIdTooLong { .. } => None,
         }
-    }
-}
-
-/// Whole milliseconds of a duration, saturating.
-const fn millis(d: Duration) -> u64 {
-    let ms = d.as_millis();
-    if ms > u64::MAX as u128 {
-        u64::MAX
-    } else {
-        ms as u64
     }
 }

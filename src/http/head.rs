@@ -15,7 +15,8 @@
 use core::fmt;
 use core::ops::Range;
 
-use super::{is_field_byte, is_token, trim_ows};
+use super::{is_field_byte, is_token};
+use crate::ascii::trim_ows;
 
 /// Size limits for a message head, shared by [`RequestReader`](super::RequestReader) and
 /// [`ResponseReader`](super::ResponseReader).

@@ -70,6 +70,8 @@ pub use status::{Failure, Policy, Redirect, Verdict, classify};
 
 use core::fmt;
 
+use crate::ascii::{U64_DIGITS, trim_ows, write_u64};
+
 /// The buffer lent to a writer cannot hold the output; nothing was written.
 ///
 /// # Examples
@@ -117,18 +119,9 @@ impl<'b> Sink<'b> {
         self.len = end;
     }
 
-    fn put_decimal(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.put(&digits[i..]);
+    fn put_decimal(&mut self, n: u64) {
+        let mut digits = [0; U64_DIGITS];
+        self.put(write_u64(n, &mut digits).as_bytes());
     }
 }
 
@@ -160,32 +153,6 @@ fn is_token(bytes: &[u8]) -> bool {
 /// Field-value octets (RFC 9110 section 5.5): visible ASCII, space, tab and opaque `obs-text`.
 const fn is_field_byte(b: u8) -> bool {
     matches!(b, b'\t' | b' ' | 0x21..=0x7E | 0x80..=0xFF)
-}
-
-/// Drops leading and trailing optional whitespace (spaces and tabs).
-fn trim_ows(mut bytes: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = bytes {
-        bytes = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = bytes {
-        bytes = rest;
-    }
-    bytes
-}
-
-/// Parses `1*DIGIT` as a `u64`, saturating; `None` if anything else is present.
-fn parse_digits(bytes: &[u8]) -> Option<u64> {
-    if bytes.is_empty() {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &b in bytes {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.saturating_mul(10).saturating_add(u64::from(b - b'0'));
-    }
-    Some(n)
 }
 
 /// Iterates the comma-separated elements of a list-valued header (RFC 9110 section 5.6.1),
@@ -223,14 +190,6 @@ mod tests {
         })
         .unwrap();
         assert_eq!(&buf[..n], b"0 18446744073709551615");
-    }
-
-    #[test]
-    fn digits_saturate_and_reject_signs() {
-        assert_eq!(parse_digits(b"120"), Some(120));
-        assert_eq!(parse_digits(b"99999999999999999999999"), Some(u64::MAX));
-        assert_eq!(parse_digits(b"+1"), None);
-        assert_eq!(parse_digits(b""), None);
     }
 
     #[test]

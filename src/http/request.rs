@@ -8,6 +8,7 @@ use super::head::{
 };
 use super::response::ErrorResponse;
 use super::{Sink, is_field_byte, is_token, write_exact};
+use crate::ascii::trim_ows;
 
 /// Incremental, bounded reader of one request head, for the server.
 ///
@@ -383,7 +384,7 @@ impl<'a> RequestHead<'a> {
         let mut any = false;
         for range in self.headers.list("accept") {
             any = true;
-            let mut parts = range.split(|&b| b == b';').map(super::trim_ows);
+            let mut parts = range.split(|&b| b == b';').map(trim_ows);
             let media = parts.next().unwrap_or_default();
             let refused = parts.any(is_zero_weight);
             let matches = [&b"text/event-stream"[..], b"text/*", b"*/*"]

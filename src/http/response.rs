@@ -10,7 +10,8 @@ use super::head::{
     Grammar, HeadLimits, HeadStatus, Headers, ScanError, Scanner, Version, parse_version,
 };
 use super::request::{RequestHead, is_safe_value};
-use super::{Sink, is_field_byte, is_token, parse_digits, write_exact};
+use super::{Sink, is_field_byte, is_token, write_exact};
+use crate::ascii::{Overflow, parse_u64, trim_ows};
 
 /// The `200 OK` head that opens an event stream.
 ///
@@ -854,7 +855,8 @@ impl<'a> ResponseHead<'a> {
     pub fn retry_after(&self) -> Option<Duration> {
         self.headers
             .get("retry-after")
-            .and_then(parse_digits)
+            // Saturating: the backoff lowers any delay to its own cap anyway.
+            .and_then(|value| parse_u64(value, Overflow::Saturate))
             .map(Duration::from_secs)
     }
 
@@ -922,7 +924,7 @@ impl<'a> ResponseHead<'a> {
             return false;
         };
         let media = value.split(|&b| b == b';').next().unwrap_or_default();
-        super::trim_ows(media).eq_ignore_ascii_case(b"text/event-stream")
+        trim_ows(media).eq_ignore_ascii_case(b"text/event-stream")
     }
 
     /// Whether the body has a content coding other than `identity` (such as `gzip`), which this
@@ -991,7 +993,7 @@ impl<'a> ResponseHead<'a> {
         let mut found: Option<u64> = None;
         for element in self.headers.list("content-length") {
             // A length too large for u64 is refused rather than saturated: it cannot be right.
-            let Some(value) = parse_length(element) else {
+            let Some(value) = parse_u64(element, Overflow::Reject) else {
                 return Err(FramingError::InvalidContentLength);
             };
             if found.is_some_and(|f| f != value) {
@@ -1119,19 +1121,6 @@ fn is_method_list(allow: &str) -> bool {
     any
 }
 
-/// `1*DIGIT` as a `u64`, `None` on anything else or overflow.
-fn parse_length(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
-}
-
 /// What the response grammar records while the scanner runs.
 #[derive(Clone, Debug)]
 struct ResponseParts {
@@ -1174,13 +1163,14 @@ impl Grammar for ResponseParts {
             [b' ', a, b, c, b' ', reason @ ..] => ([*a, *b, *c], reason),
             _ => return Err(ResponseError::InvalidStatusLine),
         };
-        if !code.iter().all(u8::is_ascii_digit) || !reason.iter().all(|&b| is_field_byte(b)) {
+        if !reason.iter().all(|&b| is_field_byte(b)) {
             return Err(ResponseError::InvalidStatusLine);
         }
-        let status = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
-        if !(100..=599).contains(&status) {
-            return Err(ResponseError::InvalidStatusLine);
-        }
+        // Three digits cannot overflow; `try_from` keeps the cast honest anyway.
+        let status = parse_u64(&code, Overflow::Reject)
+            .and_then(|code| u16::try_from(code).ok())
+            .filter(|code| (100..=599).contains(code))
+            .ok_or(ResponseError::InvalidStatusLine)?;
         self.status = status;
         self.reason = line.end - reason.len()..line.end;
         Ok(())
@@ -1214,6 +1204,42 @@ mod tests {
         let _ = reader.handle_bytes(input)?;
         let head = reader.head().ok_or(ResponseError::HeadTooLarge)?;
         Ok((head.status(), head.framing()))
+    }
+
+    /// The one `Retry-After` parser: delta-seconds only, OWS dropped by the head reader, a value
+    /// past `u64::MAX` saturating (the backoff caps it), anything else absent.
+    #[test]
+    fn retry_after_reads_delta_seconds_only() {
+        let cases: &[(&[u8], Option<u64>)] = &[
+            (b"0", Some(0)),
+            (b"120", Some(120)),
+            (b"007", Some(7)),
+            (b" 30 ", Some(30)),
+            (b"\t30", Some(30)),
+            (b"99999999999999999999999", Some(u64::MAX)),
+            (b"", None),
+            (b"1.5", None),
+            (b"+3", None),
+            (b"-3", None),
+            (b"3 0", None),
+            (b"3s", None),
+            (b"Wed, 21 Oct 2015 07:28:00 GMT", None),
+            ("\u{0663}".as_bytes(), None), // Arabic-Indic digit three is not ASCII
+        ];
+        for &(value, want) in cases {
+            let mut input = [0u8; 128];
+            let head = b"HTTP/1.1 503 x\r\nRetry-After:";
+            let mut len = 0;
+            for part in [&head[..], value, b"\r\n\r\n"] {
+                input[len..len + part.len()].copy_from_slice(part);
+                len += part.len();
+            }
+            let mut storage = [0u8; 512];
+            let mut reader = ResponseReader::new(&mut storage, HeadLimits::DEFAULT);
+            let _ = reader.handle_bytes(&input[..len]).unwrap();
+            let got = reader.head().unwrap().retry_after();
+            assert_eq!(got, want.map(Duration::from_secs), "value {value:?}");
+        }
     }
 
     #[test]
