@@ -10,6 +10,7 @@ extern crate alloc;
 
 mod ascii;
 pub mod backoff;
+mod buffer;
 pub mod client;
 pub mod encode;
 pub mod heartbeat;
@@ -21,5 +22,6 @@ pub mod replay;
 pub mod server;
 pub mod time;
 
+pub use buffer::BufferTooSmall;
 pub use parse::{Event, Output, ParseError, Parser};
 pub use time::Instant;

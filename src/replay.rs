@@ -39,8 +39,9 @@
 
 use core::fmt;
 
+use crate::BufferTooSmall;
 use crate::ascii::{Overflow, U64_DIGITS, parse_u64, trim_ows, write_u64};
-use crate::encode::{EncodeError, EventId, EventIdBuf, EventName, Message, id_buf_unchecked};
+use crate::encode::{EventId, EventIdBuf, EventName, Message, id_buf_unchecked};
 
 /// The longest id any [`ReplayLog`] hands out: `<u32>-<u64>` in decimal takes at most 31 bytes,
 /// and the rest leaves room for other backends' formats (a Redis stream id is `<u64>-<u64>`).
@@ -617,7 +618,7 @@ impl<const EVENTS: usize, const BYTES: usize> ReplayLog for Ring<EVENTS, BYTES> 
 ///     &buf[..len],
 ///     b"event: sansse-gap\nid: 3-0\ndata: {\"reason\":\"other-epoch\"}\n\n"
 /// );
-/// # Ok::<(), sansse::encode::EncodeError>(())
+/// # Ok::<(), sansse::BufferTooSmall>(())
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
@@ -651,13 +652,13 @@ impl<'n> GapEvent<'n> {
     ///
     /// # Errors
     ///
-    /// [`EncodeError::BufferTooSmall`] with the exact size needed; `buf` is then left untouched.
+    /// [`BufferTooSmall`] with the exact size needed; `buf` is then left untouched.
     pub fn encode(
         &self,
         gap: Gap,
         id: Option<EventId<'_>>,
         buf: &mut [u8],
-    ) -> Result<usize, EncodeError> {
+    ) -> Result<usize, BufferTooSmall> {
         self.with_message(gap, id, |message| message.encode(buf))
     }
 

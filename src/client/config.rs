@@ -391,7 +391,7 @@ impl<const PARSER: usize, const HEAD: usize, const TRANSMIT: usize, const REDIRE
 /// let error = ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).unwrap_err();
 /// assert!(matches!(
 ///     error,
-///     ConfigError::Request(RequestBuildError::Write(RequestWriteError::BufferTooSmall { .. }))
+///     ConfigError::Request(RequestBuildError::Write(RequestWriteError::BufferTooSmall(_)))
 /// ));
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -14,7 +14,8 @@
 use core::ops::Range;
 
 use super::body::BodyError;
-use super::{BufferTooSmall, write_exact};
+use crate::BufferTooSmall;
+use crate::buffer::write_exact;
 
 /// The last chunk with an empty trailer section: the end of a chunked body.
 ///
@@ -95,11 +96,7 @@ pub fn encode_chunk(payload: &[u8], buf: &mut [u8]) -> Result<usize, BufferTooSm
     }
     let mut header = [0u8; CHUNK_HEADER_MAX];
     let header = chunk_header(payload.len(), &mut header);
-    write_exact(buf, |sink| {
-        sink.put(header);
-        sink.put(payload);
-        sink.put(b"\r\n");
-    })
+    write_exact(buf, &[header, payload, b"\r\n"][..])
 }
 
 /// Writes the last chunk (`0\r\n\r\n`) that ends a chunked body.
@@ -118,7 +115,7 @@ pub fn encode_chunk(payload: &[u8], buf: &mut [u8]) -> Result<usize, BufferTooSm
 /// assert_eq!(&out[..5], b"0\r\n\r\n");
 /// ```
 pub fn encode_last_chunk(buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
-    write_exact(buf, |sink| sink.put(LAST_CHUNK))
+    write_exact(buf, &[LAST_CHUNK][..])
 }
 
 /// Frames a payload that was written at `buf[CHUNK_HEADER_MAX..CHUNK_HEADER_MAX + payload_len]`

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::BufferTooSmall;
+use crate::BufferTooSmall;
 
 /// The scheme of an absolute `Location`.
 ///

@@ -68,75 +68,7 @@ pub use response::{
 };
 pub use status::{Failure, Policy, Redirect, Verdict, classify};
 
-use core::fmt;
-
-use crate::ascii::{U64_DIGITS, trim_ows, write_u64};
-
-/// The buffer lent to a writer cannot hold the output; nothing was written.
-///
-/// # Examples
-///
-/// ```
-/// use sansse::http::{BufferTooSmall, encode_chunk};
-///
-/// let mut tiny = [0u8; 4];
-/// assert_eq!(encode_chunk(b"hello", &mut tiny), Err(BufferTooSmall { needed: 10 }));
-/// ```
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
-pub struct BufferTooSmall {
-    /// How many bytes the output needs.
-    pub needed: usize,
-}
-
-impl fmt::Display for BufferTooSmall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "buffer too small: {} bytes needed", self.needed)
-    }
-}
-
-impl core::error::Error for BufferTooSmall {}
-
-/// Output cursor that writes while there is room and always counts.
-///
-/// Writers run their emit code twice: once into an empty sink to learn the exact size, then, only
-/// if it fits, into the caller's buffer. That keeps writes all-or-nothing without a scratch copy.
-struct Sink<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-}
-
-impl<'b> Sink<'b> {
-    fn new(buf: &'b mut [u8]) -> Self {
-        Self { buf, len: 0 }
-    }
-
-    fn put(&mut self, bytes: &[u8]) {
-        let end = self.len.saturating_add(bytes.len());
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
-        }
-        self.len = end;
-    }
-
-    fn put_decimal(&mut self, n: u64) {
-        let mut digits = [0; U64_DIGITS];
-        self.put(write_u64(n, &mut digits).as_bytes());
-    }
-}
-
-/// Runs `emit` once to size the output and once more to write it if it fits in `buf`.
-fn write_exact(buf: &mut [u8], emit: impl Fn(&mut Sink<'_>)) -> Result<usize, BufferTooSmall> {
-    let mut counter = Sink::new(&mut []);
-    emit(&mut counter);
-    let needed = counter.len;
-    if needed > buf.len() {
-        return Err(BufferTooSmall { needed });
-    }
-    let mut sink = Sink::new(buf);
-    emit(&mut sink);
-    Ok(sink.len)
-}
+use crate::ascii::trim_ows;
 
 /// `tchar` from RFC 9110 section 5.6.2: the characters of methods, header names and codings.
 const fn is_tchar(b: u8) -> bool {
@@ -167,30 +99,6 @@ fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn write_exact_reports_exact_size_and_leaves_buffer_untouched() {
-        let mut buf = [0xAAu8; 4];
-        let result = write_exact(&mut buf, |s| s.put(b"hello"));
-        assert_eq!(result, Err(BufferTooSmall { needed: 5 }));
-        assert_eq!(buf, [0xAA; 4]);
-
-        let mut buf = [0u8; 5];
-        assert_eq!(write_exact(&mut buf, |s| s.put(b"hello")), Ok(5));
-        assert_eq!(&buf, b"hello");
-    }
-
-    #[test]
-    fn decimal_covers_zero_and_max() {
-        let mut buf = [0u8; 32];
-        let n = write_exact(&mut buf, |s| {
-            s.put_decimal(0);
-            s.put(b" ");
-            s.put_decimal(u64::MAX);
-        })
-        .unwrap();
-        assert_eq!(&buf[..n], b"0 18446744073709551615");
-    }
 
     #[test]
     fn list_elements_trim_and_skip_empty() {

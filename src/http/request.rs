@@ -7,8 +7,10 @@ use super::head::{
     Grammar, HeadLimits, HeadStatus, Headers, ScanError, Scanner, Version, parse_version,
 };
 use super::response::ErrorResponse;
-use super::{Sink, is_field_byte, is_token, write_exact};
+use super::{is_field_byte, is_token};
+use crate::BufferTooSmall;
 use crate::ascii::trim_ows;
+use crate::buffer::{Emit, Sink, measure, write_exact};
 
 /// Incremental, bounded reader of one request head, for the server.
 ///
@@ -685,9 +687,7 @@ impl<'a> Request<'a> {
     /// ```
     pub fn head_len(&self) -> Result<usize, RequestWriteError> {
         self.validate()?;
-        let mut counter = Sink::new(&mut []);
-        self.emit_head(&mut counter);
-        Ok(counter.len)
+        Ok(measure(&Head(self)))
     }
 
     /// Writes the request head and body into `buf` and returns the number of bytes written.
@@ -700,24 +700,19 @@ impl<'a> Request<'a> {
     /// # Examples
     ///
     /// ```
+    /// use sansse::BufferTooSmall;
     /// use sansse::http::{Request, RequestWriteError};
     ///
     /// let mut small = [0u8; 16];
     /// let needed = Request::get("h", "/").encoded_len().unwrap();
     /// assert_eq!(
     ///     Request::get("h", "/").write(&mut small),
-    ///     Err(RequestWriteError::BufferTooSmall { needed })
+    ///     Err(RequestWriteError::BufferTooSmall(BufferTooSmall { needed }))
     /// );
     /// ```
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, RequestWriteError> {
         self.validate()?;
-        write_exact(buf, |sink| {
-            self.emit_head(sink);
-            if let Some(body) = self.body {
-                sink.put(body);
-            }
-        })
-        .map_err(|e| RequestWriteError::BufferTooSmall { needed: e.needed })
+        Ok(write_exact(buf, self)?)
     }
 
     /// Writes only the head, for a caller that sends a large body from elsewhere; the head
@@ -739,8 +734,7 @@ impl<'a> Request<'a> {
     /// ```
     pub fn write_head(&self, buf: &mut [u8]) -> Result<usize, RequestWriteError> {
         self.validate()?;
-        write_exact(buf, |sink| self.emit_head(sink))
-            .map_err(|e| RequestWriteError::BufferTooSmall { needed: e.needed })
+        Ok(write_exact(buf, &Head(self))?)
     }
 
     fn validate(&self) -> Result<(), RequestWriteError> {
@@ -771,54 +765,74 @@ impl<'a> Request<'a> {
         Ok(())
     }
 
-    fn emit_head(&self, sink: &mut Sink<'_>) {
-        sink.put(self.method.as_bytes());
-        sink.put(b" ");
-        sink.put(self.target.as_bytes());
-        sink.put(b" HTTP/1.1\r\nHost: ");
+    fn emit_head<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
+        sink.put(self.method.as_bytes())?;
+        sink.put(b" ")?;
+        sink.put(self.target.as_bytes())?;
+        sink.put(b" HTTP/1.1\r\nHost: ")?;
         // An IPv6 literal needs brackets in Host (RFC 3986 section 3.2.2).
         let bracket = self.host.contains(':') && !self.host.starts_with('[');
         if bracket {
-            sink.put(b"[");
+            sink.put(b"[")?;
         }
-        sink.put(self.host.as_bytes());
+        sink.put(self.host.as_bytes())?;
         if bracket {
-            sink.put(b"]");
+            sink.put(b"]")?;
         }
         if self.port != 80 {
-            sink.put(b":");
-            sink.put_decimal(u64::from(self.port));
+            sink.put(b":")?;
+            sink.put_decimal(u64::from(self.port))?;
         }
-        sink.put(b"\r\n");
+        sink.put(b"\r\n")?;
         if !self.has_custom("accept") {
-            sink.put(b"Accept: text/event-stream\r\n");
+            sink.put(b"Accept: text/event-stream\r\n")?;
         }
         if !self.has_custom("cache-control") {
-            sink.put(b"Cache-Control: no-cache\r\n");
+            sink.put(b"Cache-Control: no-cache\r\n")?;
         }
         if !self.last_event_id.is_empty() {
-            sink.put(b"Last-Event-ID: ");
-            sink.put(self.last_event_id.as_bytes());
-            sink.put(b"\r\n");
+            sink.put(b"Last-Event-ID: ")?;
+            sink.put(self.last_event_id.as_bytes())?;
+            sink.put(b"\r\n")?;
         }
         for &(name, value) in self.headers {
-            sink.put(name.as_bytes());
-            sink.put(b": ");
-            sink.put(value.as_bytes());
-            sink.put(b"\r\n");
+            sink.put(name.as_bytes())?;
+            sink.put(b": ")?;
+            sink.put(value.as_bytes())?;
+            sink.put(b"\r\n")?;
         }
         if let Some(body) = self.body {
-            sink.put(b"Content-Length: ");
-            sink.put_decimal(body.len() as u64);
-            sink.put(b"\r\n");
+            sink.put(b"Content-Length: ")?;
+            sink.put_decimal(body.len() as u64)?;
+            sink.put(b"\r\n")?;
         }
-        sink.put(b"\r\n");
+        sink.put(b"\r\n")
     }
 
     fn has_custom(&self, name: &str) -> bool {
         self.headers
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+}
+
+/// The whole request: head, then body.
+impl Emit for Request<'_> {
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
+        self.emit_head(sink)?;
+        match self.body {
+            Some(body) => sink.put(body),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The head of a request alone, for [`Request::write_head`] and [`Request::head_len`].
+struct Head<'r, 'a>(&'r Request<'a>);
+
+impl Emit for Head<'_, '_> {
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
+        self.0.emit_head(sink)
     }
 }
 
@@ -839,11 +853,8 @@ impl<'a> Request<'a> {
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub enum RequestWriteError {
-    /// The lent buffer is too small; nothing was written.
-    BufferTooSmall {
-        /// Bytes the request needs.
-        needed: usize,
-    },
+    /// The lent buffer is too small; nothing was written. `needed` is what the request takes.
+    BufferTooSmall(BufferTooSmall),
     /// The method is not a token.
     InvalidMethod,
     /// The target is empty or holds spaces, controls or non-ASCII bytes.
@@ -864,9 +875,7 @@ pub enum RequestWriteError {
 impl fmt::Display for RequestWriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BufferTooSmall { needed } => {
-                write!(f, "buffer too small: {needed} bytes needed")
-            }
+            Self::BufferTooSmall(e) => e.fmt(f),
             Self::InvalidMethod => f.write_str("invalid method"),
             Self::InvalidTarget => f.write_str("invalid request target"),
             Self::InvalidHost => f.write_str("invalid host"),
@@ -878,7 +887,20 @@ impl fmt::Display for RequestWriteError {
     }
 }
 
-impl core::error::Error for RequestWriteError {}
+impl core::error::Error for RequestWriteError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::BufferTooSmall(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<BufferTooSmall> for RequestWriteError {
+    fn from(e: BufferTooSmall) -> Self {
+        Self::BufferTooSmall(e)
+    }
+}
 
 /// Whether an Accept parameter is a weight of zero (`q=0`, `q=0.0`, `q=0.000`).
 fn is_zero_weight(param: &[u8]) -> bool {

@@ -10,8 +10,10 @@ use super::head::{
     Grammar, HeadLimits, HeadStatus, Headers, ScanError, Scanner, Version, parse_version,
 };
 use super::request::{RequestHead, is_safe_value};
-use super::{Sink, is_field_byte, is_token, write_exact};
+use super::{is_field_byte, is_token};
+use crate::BufferTooSmall;
 use crate::ascii::{Overflow, parse_u64, trim_ows};
+use crate::buffer::{Emit, Sink, measure, write_exact};
 
 /// The `200 OK` head that opens an event stream.
 ///
@@ -187,9 +189,7 @@ impl<'a> StreamResponse<'a> {
     /// ```
     pub fn encoded_len(&self) -> Result<usize, ResponseWriteError> {
         validate_extra(self.headers)?;
-        let mut counter = Sink::new(&mut []);
-        self.emit(&mut counter);
-        Ok(counter.len)
+        Ok(measure(self))
     }
 
     /// Writes the head into `buf` and returns the number of bytes written.
@@ -202,34 +202,37 @@ impl<'a> StreamResponse<'a> {
     /// # Examples
     ///
     /// ```
+    /// use sansse::BufferTooSmall;
     /// use sansse::http::{ResponseWriteError, StreamResponse};
     ///
     /// let mut small = [0u8; 8];
     /// assert!(matches!(
     ///     StreamResponse::chunked().write(&mut small),
-    ///     Err(ResponseWriteError::BufferTooSmall { needed: 152 })
+    ///     Err(ResponseWriteError::BufferTooSmall(BufferTooSmall { needed: 152 }))
     /// ));
     /// ```
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, ResponseWriteError> {
         validate_extra(self.headers)?;
-        write_exact(buf, |sink| self.emit(sink)).map_err(ResponseWriteError::from)
+        Ok(write_exact(buf, self)?)
     }
+}
 
-    fn emit(&self, sink: &mut Sink<'_>) {
+impl Emit for StreamResponse<'_> {
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
         sink.put(
             b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
               X-Accel-Buffering: no\r\n",
-        );
+        )?;
         sink.put(if self.keep_alive {
             b"Connection: keep-alive\r\n"
         } else {
             b"Connection: close\r\n"
-        });
+        })?;
         if self.chunked {
-            sink.put(b"Transfer-Encoding: chunked\r\n");
+            sink.put(b"Transfer-Encoding: chunked\r\n")?;
         }
-        emit_extra(sink, self.headers);
-        sink.put(b"\r\n");
+        emit_extra(sink, self.headers)?;
+        sink.put(b"\r\n")
     }
 }
 
@@ -441,9 +444,7 @@ impl<'a> ErrorResponse<'a> {
     /// ```
     pub fn encoded_len(&self) -> Result<usize, ResponseWriteError> {
         self.validate()?;
-        let mut counter = Sink::new(&mut []);
-        self.emit(&mut counter);
-        Ok(counter.len)
+        Ok(measure(self))
     }
 
     /// Writes the response (head and body) into `buf` and returns the number of bytes written.
@@ -469,7 +470,7 @@ impl<'a> ErrorResponse<'a> {
     /// ```
     pub fn write(&self, buf: &mut [u8]) -> Result<usize, ResponseWriteError> {
         self.validate()?;
-        write_exact(buf, |sink| self.emit(sink)).map_err(ResponseWriteError::from)
+        Ok(write_exact(buf, self)?)
     }
 
     fn validate(&self) -> Result<(), ResponseWriteError> {
@@ -478,34 +479,36 @@ impl<'a> ErrorResponse<'a> {
         }
         validate_extra(self.headers)
     }
+}
 
-    fn emit(&self, sink: &mut Sink<'_>) {
+impl Emit for ErrorResponse<'_> {
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
         let (reason, body) = texts(self.status);
-        sink.put(b"HTTP/1.1 ");
-        sink.put_decimal(u64::from(self.status));
-        sink.put(b" ");
-        sink.put(reason.as_bytes());
-        sink.put(b"\r\n");
+        sink.put(b"HTTP/1.1 ")?;
+        sink.put_decimal(u64::from(self.status))?;
+        sink.put(b" ")?;
+        sink.put(reason.as_bytes())?;
+        sink.put(b"\r\n")?;
         if !body.is_empty() {
-            sink.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-            sink.put_decimal(body.len() as u64);
-            sink.put(b"\r\n");
+            sink.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ")?;
+            sink.put_decimal(body.len() as u64)?;
+            sink.put(b"\r\n")?;
         }
         if self.status == 405 {
-            sink.put(b"Allow: ");
-            sink.put(self.allow.as_bytes());
-            sink.put(b"\r\n");
+            sink.put(b"Allow: ")?;
+            sink.put(self.allow.as_bytes())?;
+            sink.put(b"\r\n")?;
         }
         if let Some(after) = self.retry_after {
             let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-            sink.put(b"Retry-After: ");
-            sink.put_decimal(secs);
-            sink.put(b"\r\n");
+            sink.put(b"Retry-After: ")?;
+            sink.put_decimal(secs)?;
+            sink.put(b"\r\n")?;
         }
-        sink.put(b"Connection: close\r\n");
-        emit_extra(sink, self.headers);
-        sink.put(b"\r\n");
-        sink.put(body.as_bytes());
+        sink.put(b"Connection: close\r\n")?;
+        emit_extra(sink, self.headers)?;
+        sink.put(b"\r\n")?;
+        sink.put(body.as_bytes())
     }
 }
 
@@ -524,11 +527,8 @@ impl<'a> ErrorResponse<'a> {
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub enum ResponseWriteError {
-    /// The lent buffer is too small; nothing was written.
-    BufferTooSmall {
-        /// Bytes the response needs.
-        needed: usize,
-    },
+    /// The lent buffer is too small; nothing was written. `needed` is what the response takes.
+    BufferTooSmall(BufferTooSmall),
     /// An extra header name is not a token.
     InvalidHeaderName,
     /// An extra header value (or the `Allow` list) holds CR, LF, NUL or another control
@@ -538,18 +538,16 @@ pub enum ResponseWriteError {
     ReservedHeader,
 }
 
-impl From<super::BufferTooSmall> for ResponseWriteError {
-    fn from(e: super::BufferTooSmall) -> Self {
-        Self::BufferTooSmall { needed: e.needed }
+impl From<BufferTooSmall> for ResponseWriteError {
+    fn from(e: BufferTooSmall) -> Self {
+        Self::BufferTooSmall(e)
     }
 }
 
 impl fmt::Display for ResponseWriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BufferTooSmall { needed } => {
-                write!(f, "buffer too small: {needed} bytes needed")
-            }
+            Self::BufferTooSmall(e) => e.fmt(f),
             Self::InvalidHeaderName => f.write_str("invalid header name"),
             Self::InvalidHeaderValue => f.write_str("invalid header value"),
             Self::ReservedHeader => f.write_str("header is set by the response writer"),
@@ -557,7 +555,14 @@ impl fmt::Display for ResponseWriteError {
     }
 }
 
-impl core::error::Error for ResponseWriteError {}
+impl core::error::Error for ResponseWriteError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::BufferTooSmall(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Incremental, bounded reader of a response head, for the client.
 ///
@@ -1096,13 +1101,14 @@ fn validate_extra(headers: &[(&str, &str)]) -> Result<(), ResponseWriteError> {
     Ok(())
 }
 
-fn emit_extra(sink: &mut Sink<'_>, headers: &[(&str, &str)]) {
+fn emit_extra<S: Sink + ?Sized>(sink: &mut S, headers: &[(&str, &str)]) -> Result<(), S::Error> {
     for &(name, value) in headers {
-        sink.put(name.as_bytes());
-        sink.put(b": ");
-        sink.put(value.as_bytes());
-        sink.put(b"\r\n");
+        sink.put(name.as_bytes())?;
+        sink.put(b": ")?;
+        sink.put(value.as_bytes())?;
+        sink.put(b"\r\n")?;
     }
+    Ok(())
 }
 
 /// A non-empty comma-separated list of method tokens.
@@ -1386,7 +1392,9 @@ mod tests {
             let needed = n;
             assert_eq!(
                 response.write(&mut out[..needed - 1]),
-                Err(ResponseWriteError::BufferTooSmall { needed })
+                Err(ResponseWriteError::BufferTooSmall(BufferTooSmall {
+                    needed
+                }))
             );
         }
     }
