@@ -3,6 +3,7 @@
 use core::fmt;
 use core::ops::Range;
 
+use super::body::FramingError;
 use super::head::{
     Grammar, HeadLimits, HeadStatus, Headers, ScanError, Scanner, Version, parse_version,
 };
@@ -329,6 +330,41 @@ impl<'a> RequestHead<'a> {
     /// ```
     pub fn header(&self, name: &str) -> Option<&'a [u8]> {
         self.headers.get(name)
+    }
+
+    /// The length of the request body from `Content-Length`, read strictly (RFC 9112 section 6.3).
+    ///
+    /// `Ok(None)` when the header is absent. Every value, over repeated lines and comma lists,
+    /// must be the same run of ASCII digits that fits a `u64`; identical repeats (`4, 4`) are
+    /// accepted, as RFC 9110 section 8.6 allows. Anything else (`+4`, `-1`, ` `, two different
+    /// values, a value past `u64::MAX`) is an error, and RFC 9112 then requires answering `400`
+    /// and closing the connection, since the body cannot be delimited. A server that reads bodies
+    /// should also refuse `Transfer-Encoding` it does not decode before trusting this length.
+    ///
+    /// # Errors
+    ///
+    /// [`FramingError::InvalidContentLength`] for any value above.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::{FramingError, HeadLimits, RequestReader};
+    ///
+    /// let mut storage = [0u8; 512];
+    /// let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
+    /// let _ = reader.handle_bytes(b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n");
+    /// assert_eq!(reader.head().unwrap().content_length(), Ok(Some(4)));
+    ///
+    /// let mut storage = [0u8; 512];
+    /// let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
+    /// let _ = reader.handle_bytes(b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: +4\r\n\r\n");
+    /// assert_eq!(
+    ///     reader.head().unwrap().content_length(),
+    ///     Err(FramingError::InvalidContentLength)
+    /// );
+    /// ```
+    pub fn content_length(&self) -> Result<Option<u64>, FramingError> {
+        self.headers.content_length()
     }
 
     /// All header lines.

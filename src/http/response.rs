@@ -995,22 +995,7 @@ impl<'a> ResponseHead<'a> {
     }
 
     fn content_length_checked(&self) -> Result<Option<u64>, FramingError> {
-        let mut found: Option<u64> = None;
-        for element in self.headers.list("content-length") {
-            // A length too large for u64 is refused rather than saturated: it cannot be right.
-            let Some(value) = parse_u64(element, Overflow::Reject) else {
-                return Err(FramingError::InvalidContentLength);
-            };
-            if found.is_some_and(|f| f != value) {
-                return Err(FramingError::InvalidContentLength);
-            }
-            found = Some(value);
-        }
-        // A header present with an empty value is as wrong as a non-number.
-        if found.is_none() && self.headers.get("content-length").is_some() {
-            return Err(FramingError::InvalidContentLength);
-        }
-        Ok(found)
+        self.headers.content_length()
     }
 }
 
