@@ -11,9 +11,9 @@
 //! `TrailerEndLf` -> `Done`. A bare LF is accepted wherever CRLF is expected (RFC 9112
 //! section 2.2); anything else unexpected is a typed error.
 
+use core::fmt;
 use core::ops::Range;
 
-use super::body::BodyError;
 use crate::BufferTooSmall;
 use crate::buffer::write_exact;
 
@@ -199,6 +199,49 @@ enum State {
     TrailerEndLf,
     Done,
 }
+
+/// Why a response body could not be decoded.
+///
+/// # Examples
+///
+/// ```
+/// use sansse::http::{BodyDecoder, BodyError, BodyFraming};
+///
+/// let mut decoder = BodyDecoder::new(BodyFraming::Chunked);
+/// assert_eq!(decoder.decode(b"zz\r\n"), Err(BodyError::InvalidChunkSize));
+/// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// A chunk size line is not hex digits followed by an optional extension and a line end.
+    InvalidChunkSize,
+    /// A chunk size does not fit in 64 bits.
+    ChunkSizeOverflow,
+    /// A chunk extension holds a control character.
+    InvalidChunkExtension,
+    /// Chunk data is not followed by CRLF.
+    MissingChunkEnd,
+    /// The trailer section is not ended by an empty line.
+    InvalidTrailer,
+    /// The input ended before the body did.
+    Truncated,
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::InvalidChunkSize => "invalid chunk size",
+            Self::ChunkSizeOverflow => "chunk size overflow",
+            Self::InvalidChunkExtension => "invalid chunk extension",
+            Self::MissingChunkEnd => "missing crlf after chunk data",
+            Self::InvalidTrailer => "invalid chunked trailer",
+            Self::Truncated => "body truncated",
+        })
+    }
+}
+
+impl core::error::Error for BodyError {}
 
 /// Incremental chunked decoder; see the module docs for its states.
 #[derive(Clone, Debug, Eq, PartialEq)]

@@ -16,7 +16,7 @@ use core::fmt;
 use core::ops::Range;
 
 use super::body::FramingError;
-use super::{is_field_byte, is_token};
+use super::token::{is_field_byte, is_token, list_elements};
 use crate::ascii::{Overflow, parse_u64, trim_ows};
 
 /// Size limits for a message head, shared by [`RequestReader`](super::RequestReader) and
@@ -348,7 +348,7 @@ impl<'a> Headers<'a> {
     pub(crate) fn list(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
         self.iter()
             .filter(move |h| h.is(name))
-            .flat_map(|h| super::list_elements(h.value))
+            .flat_map(|h| list_elements(h.value))
     }
 
     /// The `Content-Length` of either kind of message (RFC 9112 section 6.3): absent is `None`;

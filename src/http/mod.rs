@@ -8,6 +8,7 @@
 //!
 //! - [`RequestReader`] reads a request head incrementally under [`HeadLimits`]; each violation is
 //!   a [`RequestError`] that names the status to answer with ([`RequestError::status_code`]).
+//!   [`RequestHead::content_length`] reads a body length strictly, for servers that take bodies.
 //! - [`StreamResponse`] writes the `200 OK` head that opens an event stream, chunked or
 //!   close-delimited; [`ErrorResponse`] writes the short answers (400, 404, 405, 414, 431, 503,
 //!   505 and the 204 that tells a client to stop reconnecting).
@@ -47,64 +48,27 @@
 //! assert!(out[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
 //! ```
 
+// One file per role over the pieces both roles share, so that no file imports one that imports
+// it back: `status` (the client's policy) -> `client`, `location`; `client`, `server` -> `head`,
+// `body`, `token`; `head` -> `body`, `token`; `body` -> `chunked` (which owns `BodyError`).
 mod body;
 mod chunked;
+mod client;
 mod head;
 mod location;
-mod request;
-mod response;
+mod server;
 mod status;
+mod token;
 
-pub use body::{BodyDecoder, BodyError, BodyFraming, Decoded, FramingError};
+pub use body::{BodyDecoder, BodyFraming, Decoded, FramingError};
 pub use chunked::{
-    CHUNK_HEADER_MAX, LAST_CHUNK, MAX_CHUNK_OVERHEAD, chunk_overhead, encode_chunk,
+    BodyError, CHUNK_HEADER_MAX, LAST_CHUNK, MAX_CHUNK_OVERHEAD, chunk_overhead, encode_chunk,
     encode_last_chunk, frame_chunk_in_place,
 };
+pub use client::{Request, RequestWriteError, ResponseError, ResponseHead, ResponseReader};
 pub use head::{HeadLimits, HeadStatus, Header, HeaderIter, Headers, Version};
 pub use location::{Location, LocationError, Scheme};
-pub use request::{Request, RequestError, RequestHead, RequestReader, RequestWriteError};
-pub use response::{
-    ErrorResponse, ResponseError, ResponseHead, ResponseReader, ResponseWriteError, StreamResponse,
+pub use server::{
+    ErrorResponse, RequestError, RequestHead, RequestReader, ResponseWriteError, StreamResponse,
 };
 pub use status::{Failure, Policy, Redirect, Verdict, classify};
-
-use crate::ascii::trim_ows;
-
-/// `tchar` from RFC 9110 section 5.6.2: the characters of methods, header names and codings.
-const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
-
-/// Whether `bytes` is a non-empty `token` (RFC 9110 section 5.6.2).
-fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
-}
-
-/// Field-value octets (RFC 9110 section 5.5): visible ASCII, space, tab and opaque `obs-text`.
-const fn is_field_byte(b: u8) -> bool {
-    matches!(b, b'\t' | b' ' | 0x21..=0x7E | 0x80..=0xFF)
-}
-
-/// Iterates the comma-separated elements of a list-valued header (RFC 9110 section 5.6.1),
-/// trimmed, skipping the empty elements the grammar allows.
-fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim_ows)
-        .filter(|e| !e.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn list_elements_trim_and_skip_empty() {
-        let mut it = list_elements(b" gzip ,, chunked\t");
-        assert_eq!(it.next(), Some(&b"gzip"[..]));
-        assert_eq!(it.next(), Some(&b"chunked"[..]));
-        assert_eq!(it.next(), None);
-    }
-}
