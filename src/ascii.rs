@@ -56,8 +56,9 @@ pub(crate) const fn parse_u64(digits: &[u8], overflow: Overflow) -> Option<u64> 
 /// Decimal digits in `u64::MAX`: the room [`write_u64`] needs.
 pub(crate) const U64_DIGITS: usize = 20;
 
-/// Formats `n` in decimal at the end of `digits` and returns the text written.
-pub(crate) fn write_u64(mut n: u64, digits: &mut [u8; U64_DIGITS]) -> &str {
+/// Formats `n` in decimal at the end of `digits` and returns the digits written.
+#[inline]
+pub(crate) fn write_u64(mut n: u64, digits: &mut [u8; U64_DIGITS]) -> &[u8] {
     let mut start = U64_DIGITS;
     loop {
         start -= 1;
@@ -68,8 +69,13 @@ pub(crate) fn write_u64(mut n: u64, digits: &mut [u8; U64_DIGITS]) -> &str {
             break;
         }
     }
+    &digits[start..]
+}
+
+/// [`write_u64`] as text, for callers that build strings.
+pub(crate) fn write_u64_str(n: u64, digits: &mut [u8; U64_DIGITS]) -> &str {
     // Only ASCII digits were written, so this is valid UTF-8 and the fallback never happens.
-    core::str::from_utf8(&digits[start..]).unwrap_or_default()
+    core::str::from_utf8(write_u64(n, digits)).unwrap_or_default()
 }
 
 /// Drops leading and trailing optional whitespace (`OWS`: spaces and tabs, RFC 9110 section 5.6.3).
@@ -161,9 +167,9 @@ mod tests {
     #[test]
     fn writes_zero_and_the_largest_value() {
         let mut digits = [0; U64_DIGITS];
-        assert_eq!(write_u64(0, &mut digits), "0");
-        assert_eq!(write_u64(u64::MAX, &mut digits), "18446744073709551615");
-        assert_eq!(write_u64(10, &mut digits), "10");
+        assert_eq!(write_u64(0, &mut digits), b"0");
+        assert_eq!(write_u64(u64::MAX, &mut digits), b"18446744073709551615");
+        assert_eq!(write_u64_str(10, &mut digits), "10");
     }
 
     #[test]
@@ -171,7 +177,7 @@ mod tests {
         let mut digits = [0; U64_DIGITS];
         for n in [0, 1, 9, 10, 99, 100, 4_294_967_296, u64::MAX - 1, u64::MAX] {
             let text = write_u64(n, &mut digits);
-            assert_eq!(parse_u64(text.as_bytes(), Overflow::Reject), Some(n));
+            assert_eq!(parse_u64(text, Overflow::Reject), Some(n));
         }
     }
 

@@ -51,9 +51,10 @@ pub(crate) trait Sink {
 
     fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error>;
 
+    #[inline]
     fn put_decimal(&mut self, n: u64) -> Result<(), Self::Error> {
         let mut digits = [0; U64_DIGITS];
-        self.put(write_u64(n, &mut digits).as_bytes())
+        self.put(write_u64(n, &mut digits))
     }
 }
 
@@ -88,6 +89,7 @@ impl<'b> SliceSink<'b> {
 impl Sink for SliceSink<'_> {
     type Error = Infallible;
 
+    #[inline]
     fn put(&mut self, bytes: &[u8]) -> Result<(), Infallible> {
         let end = self.len.saturating_add(bytes.len());
         if let Some(dst) = self.buf.get_mut(self.len..end) {
@@ -98,11 +100,28 @@ impl Sink for SliceSink<'_> {
     }
 }
 
+/// Counts bytes and stores none: the sizing pass.
+///
+/// A sink of its own rather than a [`SliceSink`] over nothing: the count then compiles to a
+/// few additions, which keeps sizing an event about as cheap as it was before the writers shared
+/// this module (measured with callgrind on `Message::encode`).
+pub(crate) struct Counter(usize);
+
+impl Sink for Counter {
+    type Error = Infallible;
+
+    #[inline]
+    fn put(&mut self, bytes: &[u8]) -> Result<(), Infallible> {
+        self.0 = self.0.saturating_add(bytes.len());
+        Ok(())
+    }
+}
+
 /// The exact number of bytes `output` emits, saturating at `usize::MAX`.
 pub(crate) fn measure<E: Emit + ?Sized>(output: &E) -> usize {
-    let mut counter = SliceSink::new(&mut []);
+    let mut counter = Counter(0);
     match output.emit(&mut counter) {
-        Ok(()) => counter.len,
+        Ok(()) => counter.0,
         Err(never) => match never {},
     }
 }

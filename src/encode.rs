@@ -410,6 +410,7 @@ impl<'a> Message<'a> {
 }
 
 impl Emit for Message<'_> {
+    #[inline]
     fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
         if let Some(name) = self.name {
             field(sink, b"event", name.as_str().as_bytes())?;
@@ -419,7 +420,7 @@ impl Emit for Message<'_> {
         }
         if let Some(retry) = self.retry {
             let mut digits = [0; U64_DIGITS];
-            field(sink, b"retry", write_u64(retry, &mut digits).as_bytes())?;
+            field(sink, b"retry", write_u64(retry, &mut digits))?;
         }
         if let Some(data) = self.data {
             for line in Lines::new(data.as_bytes()) {
@@ -489,6 +490,7 @@ impl<'a> Comment<'a> {
 }
 
 impl Emit for Comment<'_> {
+    #[inline]
     fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
         for line in Lines::new(self.0.as_bytes()) {
             sink.put(b":")?;
@@ -506,6 +508,7 @@ pub(crate) fn id_buf_unchecked<const N: usize>(text: heapless::String<N>) -> Eve
 
 /// Writes one `name: value` line. The space keeps a value's own leading space intact, since
 /// the parser strips exactly one.
+#[inline]
 pub(crate) fn field<S: Sink + ?Sized>(
     sink: &mut S,
     name: &[u8],

@@ -40,7 +40,7 @@
 use core::fmt;
 
 use crate::BufferTooSmall;
-use crate::ascii::{Overflow, U64_DIGITS, parse_u64, trim_ows, write_u64};
+use crate::ascii::{Overflow, U64_DIGITS, parse_u64, trim_ows, write_u64_str};
 use crate::encode::{EventId, EventIdBuf, EventName, Message, id_buf_unchecked};
 
 /// The longest id any [`ReplayLog`] hands out: `<u32>-<u64>` in decimal takes at most 31 bytes,
@@ -689,7 +689,9 @@ impl<'n> GapEvent<'n> {
     ) -> R {
         let mut data = heapless::String::<GAP_DATA_LEN>::new();
         let mut digits = [0; U64_DIGITS];
-        let missed = gap.missed().map(|missed| write_u64(missed, &mut digits));
+        let missed = gap
+            .missed()
+            .map(|missed| write_u64_str(missed, &mut digits));
         // The longest data, with a 20-digit count, is 50 bytes: every push fits.
         let _ = data.push_str("{\"reason\":\"");
         let _ = data.push_str(gap.reason());
@@ -728,9 +730,9 @@ fn ring_id(epoch: u32, seq: u64) -> EventIdBuf<MAX_ID_LEN> {
     let mut text = heapless::String::new();
     let mut digits = [0; U64_DIGITS];
     // At most 31 bytes (checked against MAX_ID_LEN above), so every push fits.
-    let _ = text.push_str(write_u64(u64::from(epoch), &mut digits));
+    let _ = text.push_str(write_u64_str(u64::from(epoch), &mut digits));
     let _ = text.push('-');
-    let _ = text.push_str(write_u64(seq, &mut digits));
+    let _ = text.push_str(write_u64_str(seq, &mut digits));
     // Digits and a dash: no CR, LF or NUL.
     id_buf_unchecked(text)
 }
