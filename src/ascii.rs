@@ -30,27 +30,36 @@ pub(crate) const fn parse_u64(digits: &[u8], overflow: Overflow) -> Option<u64> 
     let mut value: u64 = 0;
     let mut i = 0;
     while i < digits.len() {
-        let b = digits[i];
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        let digit = (b - b'0') as u64;
-        value = match value.checked_mul(10) {
-            Some(v) => match v.checked_add(digit) {
-                Some(v) => v,
-                None => match overflow {
-                    Overflow::Saturate => u64::MAX,
-                    Overflow::Reject => return None,
-                },
-            },
-            None => match overflow {
-                Overflow::Saturate => u64::MAX,
-                Overflow::Reject => return None,
-            },
+        value = match push_digit(value, digits[i], overflow) {
+            Some(value) => value,
+            None => return None,
         };
         i += 1;
     }
     Some(value)
+}
+
+/// One step of [`parse_u64`], for numbers that arrive in pieces: `value * 10 + digit`, or `None`
+/// if `b` is not an ASCII digit (or on overflow, under [`Overflow::Reject`]).
+pub(crate) const fn push_digit(value: u64, b: u8, overflow: Overflow) -> Option<u64> {
+    if !b.is_ascii_digit() {
+        return None;
+    }
+    let digit = (b - b'0') as u64;
+    match value.checked_mul(10) {
+        Some(v) => match v.checked_add(digit) {
+            Some(v) => Some(v),
+            None => overflowed(overflow),
+        },
+        None => overflowed(overflow),
+    }
+}
+
+const fn overflowed(overflow: Overflow) -> Option<u64> {
+    match overflow {
+        Overflow::Saturate => Some(u64::MAX),
+        Overflow::Reject => None,
+    }
 }
 
 /// Decimal digits in `u64::MAX`: the room [`write_u64`] needs.
@@ -162,6 +171,21 @@ mod tests {
             parse_u64(b"99999999999999999999999+", Overflow::Saturate),
             None
         );
+    }
+
+    #[test]
+    fn digits_pushed_one_by_one_match_a_whole_parse() {
+        let mut value = Some(0);
+        for &b in b"18446744073709551615" {
+            value = value.and_then(|v| push_digit(v, b, Overflow::Reject));
+        }
+        assert_eq!(value, Some(u64::MAX));
+        assert_eq!(push_digit(u64::MAX, b'0', Overflow::Reject), None);
+        assert_eq!(
+            push_digit(u64::MAX, b'0', Overflow::Saturate),
+            Some(u64::MAX)
+        );
+        assert_eq!(push_digit(1, b'+', Overflow::Saturate), None);
     }
 
     #[test]
