@@ -24,7 +24,7 @@ use core::fmt;
 use memchr::memchr2;
 
 use crate::ascii::{U64_DIGITS, write_u64};
-use crate::buffer::{self, BufferTooSmall, Emit, Sink, measure, write_exact};
+use crate::buffer::{self, BufferTooSmall, Emit, Sink, count, write_counted};
 
 /// An event type for the `event:` field: non-empty, without CR or LF.
 ///
@@ -375,7 +375,7 @@ impl<'a> Message<'a> {
     ///
     /// This walks the data once to count its lines.
     pub fn encoded_len(&self) -> usize {
-        measure(self)
+        count(self)
     }
 
     /// Writes the whole block into `buf` and returns its length, or writes nothing.
@@ -385,7 +385,7 @@ impl<'a> Message<'a> {
     /// [`BufferTooSmall`] with the exact size needed when `buf` is too short; `buf` is
     /// then left untouched.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
-        write_exact(buf, self)
+        write_counted(buf, self.encoded_len(), self)
     }
 
     /// Writes the whole block to `writer` and returns its length. It does not flush.
@@ -462,7 +462,7 @@ impl<'a> Comment<'a> {
 
     /// The exact number of bytes [`Comment::encode`] writes (saturating at `usize::MAX`).
     pub fn encoded_len(&self) -> usize {
-        measure(self)
+        count(self)
     }
 
     /// Writes the comment into `buf` and returns its length, or writes nothing.
@@ -471,7 +471,7 @@ impl<'a> Comment<'a> {
     ///
     /// [`BufferTooSmall`] with the exact size needed; `buf` is then left untouched.
     pub fn encode(&self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
-        write_exact(buf, self)
+        write_counted(buf, self.encoded_len(), self)
     }
 
     /// Writes the comment to `writer` and returns its length. It does not flush.
