@@ -824,7 +824,12 @@ impl client::Handler for Follower<'_> {
 
 /// The number in an event's data, `#123 ...`.
 fn number(data: &str) -> Option<u64> {
-    data.strip_prefix('#')?.split(' ').next()?.parse().ok()
+    let digits = data.strip_prefix('#')?.split(' ').next()?;
+    // Digits only: `str::parse` would also take `+7` from whatever the server sent.
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| digits.parse().ok())?
 }
 
 /// smol's TCP connect: the connection side of the runtime.

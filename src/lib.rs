@@ -8,7 +8,9 @@ extern crate std;
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod ascii;
 pub mod backoff;
+mod buffer;
 pub mod client;
 pub mod encode;
 pub mod heartbeat;
@@ -20,6 +22,7 @@ pub mod replay;
 pub mod server;
 pub mod time;
 
+pub use buffer::BufferTooSmall;
 pub use parse::{Event, Output, ParseError, Parser};
 pub use time::Instant;
 

@@ -932,7 +932,7 @@ mod tests {
         let texts = [
             AcceptError::RequestNotReady.to_string(),
             RejectError::AlreadyAnswered.to_string(),
-            TransmitError::BufferTooSmall { needed: 7 }.to_string(),
+            TransmitError::BufferTooSmall(crate::BufferTooSmall { needed: 7 }).to_string(),
             WrittenError::MoreThanHandedOut {
                 unconfirmed: 1,
                 written: 2,

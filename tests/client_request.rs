@@ -3,6 +3,7 @@
 mod client_harness;
 
 use client_harness::{Client, EXACT, Ev, header};
+use sansse::BufferTooSmall;
 use sansse::Instant;
 use sansse::client::{
     ClientConfig, ClientSession, ClientStorage, CloseReason, ConfigError, MAX_HEADERS,
@@ -140,9 +141,9 @@ fn transmit_buffer_must_hold_the_head_with_the_longest_id() {
     let mut short = ClientStorage::<4096, 512, 159, 64>::new();
     assert_eq!(
         ClientSession::new(Instant::ZERO, config, short.buffers(), 1).unwrap_err(),
-        ConfigError::Request(RequestBuildError::Write(
-            RequestWriteError::BufferTooSmall { needed: 160 }
-        ))
+        ConfigError::Request(RequestBuildError::Write(RequestWriteError::BufferTooSmall(
+            BufferTooSmall { needed: 160 }
+        )))
     );
 }
 

@@ -9,6 +9,7 @@
 use core::time::Duration;
 use std::collections::VecDeque;
 
+use sansse::BufferTooSmall;
 use sansse::Instant;
 use sansse::backoff::BackoffConfig;
 use sansse::client::{
@@ -173,7 +174,9 @@ fn simulate(seed: u64) -> Tally {
                         conn.server.handle_written(at(now), n).unwrap();
                     }
                     Ok(None) => break,
-                    Err(TransmitError::BufferTooSmall { needed }) => out.resize(needed, 0),
+                    Err(TransmitError::BufferTooSmall(BufferTooSmall { needed })) => {
+                        out.resize(needed, 0)
+                    }
                     Err(e) => panic!("seed {seed}: {e:?}"),
                 }
             }

@@ -4,6 +4,7 @@
 
 mod server_support;
 
+use sansse::BufferTooSmall;
 use sansse::http::{CHUNK_HEADER_MAX, ErrorResponse, HeadLimits, RequestError, ResponseWriteError};
 use sansse::replay::{ReplayLog, Ring};
 use sansse::server::{
@@ -308,7 +309,10 @@ fn a_short_buffer_gets_whole_events_or_the_size_needed() {
     let result = session.poll_transmit(at(1), &ring, &mut small);
 
     let needed = CHUNK_HEADER_MAX + first_len + 2;
-    assert_eq!(result, Err(TransmitError::BufferTooSmall { needed }));
+    assert_eq!(
+        result,
+        Err(TransmitError::BufferTooSmall(BufferTooSmall { needed }))
+    );
     assert_eq!(small, [0xEE; 64]);
     assert_eq!(session.unconfirmed(), 0);
     assert!(head_len > 0);
@@ -358,7 +362,12 @@ fn a_response_head_larger_than_the_buffer_reports_its_size() {
     let mut tiny = [0u8; 16];
     let result = session.poll_transmit(at(0), &ring, &mut tiny);
 
-    assert_eq!(result, Err(TransmitError::BufferTooSmall { needed: 152 }));
+    assert_eq!(
+        result,
+        Err(TransmitError::BufferTooSmall(BufferTooSmall {
+            needed: 152
+        }))
+    );
 }
 
 #[test]

@@ -713,7 +713,9 @@ mod tests {
 
     #[test]
     fn serve_errors_display_short_and_lowercase() {
-        let error = ServeError::Transmit(TransmitError::BufferTooSmall { needed: 9 });
+        let error = ServeError::Transmit(TransmitError::BufferTooSmall(crate::BufferTooSmall {
+            needed: 9,
+        }));
         assert_eq!(
             std::string::ToString::to_string(&error),
             "transmit: buffer too small: 9 bytes needed"

@@ -4,6 +4,8 @@
 
 use core::time::Duration;
 
+// Re-exported for the session and its outputs, which store the same milliseconds.
+pub(super) use crate::ascii::millis;
 use crate::encode::Message;
 use crate::heartbeat::KeepAlive;
 use crate::http::HeadLimits;
@@ -382,16 +384,6 @@ impl<'a> CloseOptions<'a> {
 
     pub(super) const fn retry_ms(&self) -> Option<u64> {
         self.retry_ms
-    }
-}
-
-/// Whole milliseconds of `d`, saturating.
-pub(super) const fn millis(d: Duration) -> u64 {
-    let ms = d.as_millis();
-    if ms > u64::MAX as u128 {
-        u64::MAX
-    } else {
-        ms as u64
     }
 }
 

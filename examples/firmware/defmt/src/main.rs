@@ -52,6 +52,8 @@ fn log<T: defmt::Format>(value: &T) {
 /// `poll_deadline()` or `config()` instead.
 fn formatted() -> impl Sized {
     formatted![
+        // buffer
+        sansse::BufferTooSmall,
         // time
         sansse::time::Instant,
         sansse::time::Monotonic,
@@ -71,7 +73,6 @@ fn formatted() -> impl Sized {
         sansse::encode::EventNameBuf<32>,
         sansse::encode::EventIdBuf<48>,
         sansse::encode::InvalidField,
-        sansse::encode::EncodeError,
         sansse::encode::Message<'static>,
         sansse::encode::Comment<'static>,
         // backoff
@@ -93,7 +94,6 @@ fn formatted() -> impl Sized {
         sansse::heartbeat::Lease,
         sansse::heartbeat::LeaseExpired,
         // http
-        sansse::http::BufferTooSmall,
         sansse::http::BodyFraming,
         sansse::http::FramingError,
         sansse::http::BodyError,
