@@ -59,7 +59,6 @@ fn formatted() -> impl Sized {
         sansse::time::Monotonic,
         // parse
         sansse::parse::ParseError,
-        sansse::parse::BufferTooSmall,
         sansse::parse::Limits,
         sansse::parse::Event<'static>,
         sansse::parse::Output<'static>,
