@@ -119,7 +119,7 @@ const EVENT_QUEUE: usize = 8;
 /// assert!(matches!(session.poll_action(), Some(Action::Connect { host: "example.com", port: 80, .. })));
 /// session.handle_connected(Instant::from_millis(5)).unwrap();
 /// let mut out = [0u8; 256];
-/// let n = session.poll_transmit(&mut out).unwrap();
+/// let n = session.poll_transmit(Instant::from_millis(5), &mut out).unwrap();
 /// assert!(out[..n].starts_with(b"GET /events HTTP/1.1\r\n"));
 ///
 /// let response = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\ndata: hi\n\n";
@@ -130,13 +130,13 @@ const EVENT_QUEUE: usize = 8;
 /// drop(messages);
 /// assert!(matches!(session.poll_event(), Some(SessionEvent::Open { status: 200, .. })));
 /// ```
-pub struct ClientSession<'b> {
-    config: ClientConfig<'b>,
+pub struct ClientSession<'buf> {
+    config: ClientConfig<'buf>,
     clock: Monotonic,
-    parser: Parser<&'b mut [u8]>,
-    head: ResponseReader<'b>,
-    transmit: &'b mut [u8],
-    redirect: &'b mut [u8],
+    parser: Parser<&'buf mut [u8]>,
+    head: ResponseReader<'buf>,
+    transmit: &'buf mut [u8],
+    redirect: &'buf mut [u8],
     backoff: Backoff,
     phase: Phase,
     link_down: bool,
@@ -144,7 +144,7 @@ pub struct ClientSession<'b> {
     /// The request head in `transmit` is `tx_head` bytes; `tx_sent` counts head and body sent.
     tx_head: usize,
     tx_sent: usize,
-    tx_body: &'b [u8],
+    tx_body: &'buf [u8],
     /// A `Connect` was handed out and not yet matched by a `Disconnect`.
     socket: bool,
     pending_connect: bool,
@@ -155,7 +155,7 @@ pub struct ClientSession<'b> {
     acked: String<ID_CAPACITY>,
 }
 
-impl<'b> ClientSession<'b> {
+impl<'buf> ClientSession<'buf> {
     /// Creates a session at `now` and starts the first attempt: the first
     /// [`poll_action`](Self::poll_action) is a `Connect`. If the link is down, call
     /// [`handle_link_down`](Self::handle_link_down) before polling.
@@ -170,8 +170,8 @@ impl<'b> ClientSession<'b> {
     /// accepts.
     pub fn new(
         now: Instant,
-        config: ClientConfig<'b>,
-        buffers: ClientBuffers<'b>,
+        config: ClientConfig<'buf>,
+        buffers: ClientBuffers<'buf>,
         seed: u64,
     ) -> Result<Self, ConfigError> {
         let ClientBuffers {
@@ -285,7 +285,7 @@ impl<'b> ClientSession<'b> {
         &'s mut self,
         now: Instant,
         bytes: &'i [u8],
-    ) -> Messages<'s, 'b, 'i> {
+    ) -> Messages<'s, 'buf, 'i> {
         let now = self.clock.observe(now);
         let body = match &mut self.phase {
             Phase::Connecting {
@@ -400,6 +400,11 @@ impl<'b> ClientSession<'b> {
     /// Acknowledges that the application has processed the event with this id (and everything
     /// before it): the next reconnect sends it as `Last-Event-ID`. An empty id clears it.
     ///
+    /// This is the one way to acknowledge. Take the id from the event you finished
+    /// ([`Event::id`](crate::Event::id)), or [`last_event_id`](Self::last_event_id) to
+    /// acknowledge everything dispatched so far; copy it first if the event still borrows the
+    /// session (the id is at most [`ID_CAPACITY`] bytes).
+    ///
     /// A [`SessionEvent::PersistId`] follows; persisting it is what makes the acknowledgement
     /// survive a restart.
     ///
@@ -407,7 +412,8 @@ impl<'b> ClientSession<'b> {
     ///
     /// [`AckError::NotAcknowledgedMode`] unless the config set [`ResumeMode::Acknowledged`];
     /// [`AckError::IdTooLong`] for an id longer than the parser accepts.
-    pub fn ack(&mut self, id: &str) -> Result<(), AckError> {
+    pub fn ack(&mut self, now: Instant, id: &str) -> Result<(), AckError> {
+        self.clock.observe(now);
         if self.config.resume != ResumeMode::Acknowledged {
             return Err(AckError::NotAcknowledgedMode);
         }
@@ -418,23 +424,12 @@ impl<'b> ClientSession<'b> {
         self.acked.clear();
         // Cannot fail: `max` is at most `ID_CAPACITY`.
         let _ = self.acked.push_str(id);
-        self.persist = true;
-        Ok(())
-    }
-
-    /// Acknowledges every event dispatched so far: the parser's last event ID becomes the
-    /// acknowledged id. [`Messages::ack`] does the same inside the message loop.
-    ///
-    /// # Errors
-    ///
-    /// [`AckError::NotAcknowledgedMode`] unless the config set [`ResumeMode::Acknowledged`].
-    pub fn ack_dispatched(&mut self) -> Result<(), AckError> {
-        if self.config.resume != ResumeMode::Acknowledged {
-            return Err(AckError::NotAcknowledgedMode);
+        if !matches!(self.phase, Phase::Open { .. }) {
+            // No stream is being parsed: the next one starts from the acknowledged id, as
+            // `end_connection` arranges for an acknowledgement made before the connection
+            // ended, so events without an id report it.
+            let _ = self.parser.set_last_event_id(id);
         }
-        self.acked.clear();
-        // Cannot fail: the parser's ids fit `ID_CAPACITY`.
-        let _ = self.acked.push_str(self.parser.last_event_id());
         self.persist = true;
         Ok(())
     }
@@ -477,8 +472,14 @@ impl<'b> ClientSession<'b> {
     /// Copies queued request bytes (head, then body) into `buf` and returns how many; `None`
     /// when nothing is queued. Bytes that do not fit stay queued for the next call (an empty
     /// `buf` gets `Some(0)`, so lend a real one).
+    ///
+    /// Bytes count as sent once handed out, so the client has no `handle_written` (the server
+    /// session has one): the client sends one request per connection and nothing after it, so
+    /// a write that fails ends the connection ([`handle_error`](Self::handle_error)) and the
+    /// next attempt writes the whole request again. There is nothing to resume mid-request.
     #[must_use]
-    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.clock.observe(now);
         let sending = match self.phase {
             Phase::Connecting { connected, .. } => connected,
             Phase::Open { .. } => true,
@@ -591,7 +592,7 @@ impl<'b> ClientSession<'b> {
     }
 
     /// The settings the session was built with.
-    pub fn config(&self) -> &ClientConfig<'b> {
+    pub fn config(&self) -> &ClientConfig<'buf> {
         &self.config
     }
 
@@ -1050,7 +1051,7 @@ fn text(bytes: &[u8]) -> &str {
 mod tests {
     use super::*;
 
-    fn session<'b>(storage: &'b mut ClientStorage<256, 256, 256, 32>) -> ClientSession<'b> {
+    fn session<'buf>(storage: &'buf mut ClientStorage<256, 256, 256, 32>) -> ClientSession<'buf> {
         let config = ClientConfig::new("example.com", "/a/b?q");
         ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).expect("valid config")
     }

@@ -25,8 +25,8 @@ use super::{ClientSession, ID_CAPACITY, Phase, ReconnectReason, ResumeMode};
 /// blocks and skipped (oversized) events before it are applied as usual.
 #[must_use = "drain the messages: dropping them early costs a reconnect"]
 #[derive(Debug)]
-pub struct Messages<'s, 'b, 'i> {
-    session: &'s mut ClientSession<'b>,
+pub struct Messages<'s, 'buf, 'i> {
+    session: &'s mut ClientSession<'buf>,
     now: Instant,
     /// Body bytes not yet given to the body decoder.
     rest: &'i [u8],
@@ -40,8 +40,8 @@ pub struct Messages<'s, 'b, 'i> {
     done: bool,
 }
 
-impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
-    pub(super) fn new(session: &'s mut ClientSession<'b>, now: Instant, rest: &'i [u8]) -> Self {
+impl<'s, 'buf, 'i> Messages<'s, 'buf, 'i> {
+    pub(super) fn new(session: &'s mut ClientSession<'buf>, now: Instant, rest: &'i [u8]) -> Self {
         Self {
             session,
             now,
@@ -71,18 +71,6 @@ impl<'s, 'b, 'i> Messages<'s, 'b, 'i> {
                 .parser
                 .resolve_event(self.slice, found, &mut self.utf8),
         )
-    }
-
-    /// Acknowledges every event handed out so far, as
-    /// [`ClientSession::ack_dispatched`] does; meant to be called inside the loop, after each
-    /// event is processed.
-    ///
-    /// # Errors
-    ///
-    /// [`AckError::NotAcknowledgedMode`](super::AckError::NotAcknowledgedMode) outside
-    /// [`ResumeMode::Acknowledged`].
-    pub fn ack(&mut self) -> Result<(), super::AckError> {
-        self.session.ack_dispatched()
     }
 
     /// Runs the body decoder and the parser up to the next event, applying everything else on

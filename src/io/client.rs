@@ -30,7 +30,7 @@ use core::ops::ControlFlow;
 
 #[cfg(feature = "embedded-io-async-0.7")]
 use crate::client::Action;
-use crate::client::{ClientSession, CloseReason, ResumeMode, SessionEvent, State};
+use crate::client::{ClientSession, CloseReason, ID_CAPACITY, ResumeMode, SessionEvent, State};
 use crate::parse::{Event, ParseError};
 use crate::time::Instant;
 
@@ -340,7 +340,7 @@ where
             return Some(ended);
         }
         if pending.is_empty() && !unflushed {
-            pending = 0..fill(session, tx);
+            pending = 0..fill(now, session, tx);
         }
         let deadline = session.poll_timeout();
         if !pending.is_empty() {
@@ -441,10 +441,10 @@ fn stop(now: Instant, session: &mut ClientSession<'_>) -> Ended {
 
 /// Step 4, first half: moves as much of the queued request as fits into `tx` and returns its
 /// length.
-fn fill(session: &mut ClientSession<'_>, tx: &mut [u8]) -> usize {
+fn fill(now: Instant, session: &mut ClientSession<'_>, tx: &mut [u8]) -> usize {
     let mut len = 0;
     while let Some(rest) = tx.get_mut(len..) {
-        match session.poll_transmit(rest) {
+        match session.poll_transmit(now, rest) {
             Some(n) if n > 0 => len += n,
             _ => break,
         }
@@ -452,8 +452,8 @@ fn fill(session: &mut ClientSession<'_>, tx: &mut [u8]) -> usize {
     len
 }
 
-/// Step 5 for bytes: feeds them and hands every message to the handler, acknowledging each
-/// processed event in acknowledged mode. `Break` means the handler asked to stop.
+/// Step 5 for bytes: feeds them and hands every message to the handler, acknowledging the
+/// last processed event in acknowledged mode. `Break` means the handler asked to stop.
 fn deliver<H: Handler>(
     now: Instant,
     session: &mut ClientSession<'_>,
@@ -461,16 +461,30 @@ fn deliver<H: Handler>(
     bytes: &[u8],
 ) -> ControlFlow<()> {
     let acknowledged = session.config().resume() == ResumeMode::Acknowledged;
+    // The id of the last event the handler finished; acknowledged once the messages (which
+    // borrow the session) are done.
+    let mut processed: Option<heapless::String<ID_CAPACITY>> = None;
     let mut messages = session.handle_bytes(now, bytes);
+    let mut flow = ControlFlow::Continue(());
     while let Some(message) = messages.next() {
-        let event = message.is_ok();
-        handler.on_message(now, message)?;
-        if acknowledged && event {
-            // Cannot fail: the session is in acknowledged mode.
-            let _ = messages.ack();
+        let id = match &message {
+            Ok(event) if acknowledged => heapless::String::try_from(event.id()).ok(),
+            _ => None,
+        };
+        flow = handler.on_message(now, message);
+        if flow.is_break() {
+            break;
+        }
+        if id.is_some() {
+            processed = id;
         }
     }
-    ControlFlow::Continue(())
+    drop(messages);
+    if let Some(id) = processed {
+        // Cannot fail: the session is in acknowledged mode and the id came from its parser.
+        let _ = session.ack(now, &id);
+    }
+    flow
 }
 
 #[cfg(all(test, feature = "embedded-io-async-0.7"))]

@@ -135,7 +135,7 @@ fn connected<H: Handler>(
             return Some(ended);
         }
         if pending.is_empty() {
-            pending = 0..fill(session, tx);
+            pending = 0..fill(now, session, tx);
         }
         let deadline = session.poll_timeout();
         if !pending.is_empty() {
