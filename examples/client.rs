@@ -33,7 +33,7 @@ use sansse::client::{ClientConfig, ClientSession, ClientStorage, CloseReason, Se
 use sansse::heartbeat::IdleConfig;
 use sansse::http::{Location, LocationError, Scheme};
 use sansse::io::client::{Connect, Ended, Handler, run};
-use sansse::io::{FuturesIo, Timer};
+use sansse::io::{FuturesIo, StdTimer, Timer};
 use sansse::time::StdOrigin;
 use sansse::{Event, Instant, ParseError};
 
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
         );
     }
 
-    let mut timer = SmolTimer(StdOrigin::now());
+    let mut timer = StdTimer::with_origin(StdOrigin::now());
     // Room for 1 MiB events; the parser skips (and reports) anything larger.
     let mut storage = Box::new(ClientStorage::<{ 1 << 20 }, 8192, 8192, 2048>::new());
     let seed = std::process::id().into();
@@ -233,19 +233,6 @@ impl Connect for Smol {
         // The request goes out in one piece; coalescing would only delay it.
         stream.set_nodelay(true)?;
         Ok(FuturesIo::new(stream))
-    }
-}
-
-/// smol's timer against the program's start: the whole clock side.
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
     }
 }
 

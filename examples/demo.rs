@@ -51,7 +51,7 @@ use sansse::heartbeat::IdleConfig;
 use sansse::http::{ErrorResponse, RequestHead};
 use sansse::io::client::{self, Connect, Ended};
 use sansse::io::server::{self, Answer, serve};
-use sansse::io::{FuturesIo, StdHub, Timer};
+use sansse::io::{FuturesIo, StdHub, StdTimer, Timer};
 use sansse::replay::{Gap, Ring};
 use sansse::server::{
     AcceptOptions, OverrunPolicy, ServerConfig, ServerSession, SessionEvent as ServerEvent,
@@ -494,7 +494,7 @@ async fn connection(stream: smol::Async<TcpStream>, hub: Arc<StdHub<Log>>, demo:
         name: Arc::clone(&name),
         next_slot: StdInstant::now(),
     };
-    let mut timer = SmolTimer(demo.origin);
+    let mut timer = StdTimer::with_origin(demo.origin);
     let mut storage = [0u8; 1024];
     // The transmit buffer holds a few events: a slow link drains it slowly, and the session's
     // cursor waits for it meanwhile.
@@ -688,7 +688,7 @@ fn spawn_client(demo: &Arc<Demo>, name: &'static str, port: u16, seed: u64) -> J
             .with_port(port)
             .with_idle(IDLE)
             .with_backoff(BackoffConfig::new().with_max_backoff(Duration::from_secs(2)));
-        let mut timer = SmolTimer(demo.origin);
+        let mut timer = StdTimer::with_origin(demo.origin);
         let mut storage = ClientStorage::<2048, 1024, 512, 128>::new();
         let mut session = ClientSession::new(timer.now(), config, storage.buffers(), seed)
             .expect("a request that fits");
@@ -847,18 +847,5 @@ impl Connect for Smol {
         let stream = smol::net::TcpStream::connect((host, port)).await?;
         stream.set_nodelay(true)?;
         Ok(FuturesIo::new(stream))
-    }
-}
-
-/// smol's timer against the demo's start: the clock side of the runtime.
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
     }
 }

@@ -47,7 +47,7 @@ use sansse::Instant;
 use sansse::encode::EventName;
 use sansse::http::{ErrorResponse, RequestHead};
 use sansse::io::server::{Answer, Handler, Served, serve};
-use sansse::io::{FuturesIo, Hub, StdHub, Timer};
+use sansse::io::{FuturesIo, Hub, StdHub, StdTimer, Timer};
 use sansse::replay::{EventSeq, PublishError, Ring};
 use sansse::server::{
     AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
@@ -146,7 +146,7 @@ async fn run<'a>(executor: &LocalExecutor<'a>, app: &'a App, listener: TcpListen
 
 /// One connection: the event stream through `serve`, or a plain answer after a handoff.
 async fn connection(app: &App, id: u64, stream: Async<TcpStream>) {
-    let mut timer = SmolTimer(app.origin);
+    let mut timer = StdTimer::with_origin(app.origin);
     let mut io = FuturesIo::new(stream);
     let mut storage = [0u8; 4096];
     let mut rx = [0u8; 1024];
@@ -172,19 +172,6 @@ async fn connection(app: &App, id: u64, stream: Async<TcpStream>) {
         }
         Ok(_) => {}
         Err(error) => app.log(format_args!("#{id} stopped: {error}")),
-    }
-}
-
-/// smol's timer against the program's origin: all a smol program hands the loop.
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
     }
 }
 

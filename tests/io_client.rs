@@ -22,7 +22,7 @@ use sansse::client::{
 };
 use sansse::heartbeat::IdleConfig;
 use sansse::io::client::{Connect, Ended, Handler, run, run_blocking};
-use sansse::io::{FuturesIo, Timer};
+use sansse::io::{FuturesIo, StdTimer, Timer};
 use sansse::time::StdOrigin;
 use sansse::{Event, Instant, ParseError};
 
@@ -290,7 +290,7 @@ fn run_async(server: &Server, config: ClientConfig<'static>, handler: &mut Recor
 }
 
 async fn drive_async(config: ClientConfig<'static>, handler: &mut Recorder) -> Ended {
-    let mut timer = SmolTimer(StdOrigin::now());
+    let mut timer = StdTimer::with_origin(StdOrigin::now());
     let mut storage: ClientStorage = ClientStorage::new();
     let mut session = ClientSession::new(timer.now(), config, storage.buffers(), 5).unwrap();
     // A small receive buffer, so events also arrive split over reads.
@@ -324,18 +324,6 @@ impl Connect for Smol {
         Ok(FuturesIo::new(
             smol::net::TcpStream::connect((host, port)).await?,
         ))
-    }
-}
-
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
     }
 }
 

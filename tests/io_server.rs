@@ -24,7 +24,7 @@ use sansse::Instant;
 use sansse::encode::EventName;
 use sansse::http::{ErrorResponse, RequestHead};
 use sansse::io::server::{Answer, Handler, Served, serve};
-use sansse::io::{FuturesIo, StdHub, Timer};
+use sansse::io::{FuturesIo, StdHub, StdTimer, Timer};
 use sansse::replay::Ring;
 use sansse::server::{
     AcceptOptions, CloseOptions, CloseReason, ServerConfig, ServerSession, SessionEvent,
@@ -260,7 +260,7 @@ async fn connection(
     config: ServerConfig<'static>,
     server: &Server,
 ) {
-    let mut timer = SmolTimer(StdOrigin::now());
+    let mut timer = StdTimer::with_origin(StdOrigin::now());
     let mut io = FuturesIo::new(stream);
     let mut storage = [0u8; 1024];
     let (mut rx, mut tx) = ([0u8; 64], [0u8; 4096]);
@@ -288,19 +288,6 @@ async fn connection(
             String::from_utf8_lossy(&rx[body])
         );
         let _ = embedded_io_async::Write::write_all(&mut io, answer.as_bytes()).await;
-    }
-}
-
-/// smol's timer against one origin: the lines every smol program hands the loop.
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
     }
 }
 
