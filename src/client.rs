@@ -55,6 +55,7 @@ pub use config::{ClientBuffers, ClientConfig, ClientStorage, ConfigError, Resume
 /// The I/O error kinds [`ClientSession::handle_error`] takes, re-exported so a shell needs no
 /// direct dependency on `embedded-io`.
 pub use embedded_io::ErrorKind;
+pub(crate) use messages::Cursor;
 pub use messages::Messages;
 pub use outputs::{
     AckError, Action, CloseReason, Deadline, ReconnectReason, RequestBuildError, SessionEvent,
@@ -286,6 +287,14 @@ impl<'buf> ClientSession<'buf> {
         now: Instant,
         bytes: &'i [u8],
     ) -> Messages<'s, 'buf, 'i> {
+        let (now, cursor) = self.take_bytes(now, bytes);
+        Messages::new(self, now, bytes, cursor)
+    }
+
+    /// The part of [`handle_bytes`](Self::handle_bytes) before any message: reads the response
+    /// head, re-arms the idle watchdog, and returns the clamped `now` with a cursor at the
+    /// start of the body within `bytes`.
+    pub(crate) fn take_bytes(&mut self, now: Instant, bytes: &[u8]) -> (Instant, Cursor) {
         let now = self.clock.observe(now);
         let body = match &mut self.phase {
             Phase::Connecting {
@@ -299,7 +308,9 @@ impl<'buf> ClientSession<'buf> {
             }
             Phase::Connecting { .. } | Phase::Waiting { .. } | Phase::Closed => &[],
         };
-        Messages::new(self, now, body)
+        // The body is always a suffix of `bytes` (or empty).
+        let start = bytes.len().saturating_sub(body.len());
+        (now, Cursor::new(start, body.is_empty()))
     }
 
     /// Reports that the server closed the connection (a read returned 0).

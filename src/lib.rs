@@ -20,5 +20,8 @@ pub mod replay;
 pub mod server;
 pub mod time;
 
+pub use client::ClientConfig;
+#[cfg(feature = "embedded-io-async-0.7")]
+pub use io::client::{Client, ClientMemory, Item as ClientItem};
 pub use parse::{Event, Output, ParseError, Parser};
 pub use time::Instant;

@@ -47,6 +47,10 @@ mod futures_io;
 #[cfg(feature = "std")]
 mod hub;
 pub mod server;
+#[cfg(any(
+    feature = "std",
+    all(feature = "embassy-time", feature = "embedded-io-async-0.7")
+))]
 mod timers;
 
 #[cfg(feature = "futures-io-0.3")]
