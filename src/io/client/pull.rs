@@ -76,6 +76,7 @@ where
 }
 
 /// One thing [`Client::next`] hands out.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Item<'a> {
