@@ -1,6 +1,6 @@
 //! The client shells against a tiny scripted HTTP server on loopback: the pull [`Client`] on
 //! smol and on tokio (through `tokio-util`'s compat layer, with the crate's `StdTimer`), and
-//! `io::client::run_blocking` on std threads.
+//! the `BlockingClient` on std threads.
 //!
 //! Checks: events arrive with their ids and the application stops when it likes; a server
 //! that drops the connection mid-event is reconnected to with `Last-Event-ID`, and nothing is
@@ -10,7 +10,6 @@
 //! hanging.
 
 use core::net::SocketAddr;
-use core::ops::ControlFlow;
 use core::time::Duration;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -18,12 +17,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant as StdInstant;
 
 use sansse::backoff::BackoffConfig;
-use sansse::client::{ClientSession, ClientStorage, CloseReason, ReconnectReason, SessionEvent};
+use sansse::client::{CloseReason, ReconnectReason, SessionEvent};
 use sansse::heartbeat::IdleConfig;
-use sansse::io::client::{Connect, Ended, Handler, run_blocking};
+use sansse::io::client::{BlockingClient, Connect};
 use sansse::io::{FuturesIo, StdTimer, Timer};
 use sansse::time::StdOrigin;
-use sansse::{Client, ClientConfig, ClientItem, ClientMemory, Event, Instant, ParseError};
+use sansse::{Client, ClientConfig, ClientItem, ClientMemory, Event};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
 /// The longest a whole test may run before it fails.
@@ -254,7 +253,7 @@ fn an_unreachable_server_is_retried_until_it_answers(rt: Rt) {
 }
 
 #[test]
-fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
+fn the_blocking_client_resumes_after_a_drop_and_after_silence() {
     let server = Server::start(vec![
         vec![Step::Send(format!(
             "{HEAD}retry: 50\n:keepalive 100\nid: 1\ndata: one\n\nid: 2\ndata: tw"
@@ -272,17 +271,35 @@ fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
         .with_margin(Duration::from_millis(50))
         .with_announced_bounds(Duration::from_millis(10), Duration::from_secs(10));
     let session_config = config(&server).with_idle(idle);
-    let mut handler = Recorder::stopping_after(3);
-    let origin = StdOrigin::now();
-    let mut storage: ClientStorage = ClientStorage::new();
-    let mut session =
-        ClientSession::new(origin.current(), session_config, storage.buffers(), 11).unwrap();
-    let (mut rx, mut tx) = ([0u8; 512], [0u8; 64]);
+    let mut recorder = Recorder::stopping_after(3);
+    let mut memory = ClientMemory::<4096, 2048, 1024, 512, 512, 64>::new();
+    let mut client =
+        BlockingClient::with_memory(session_config, StdOrigin::now(), 11, &mut memory).unwrap();
 
-    let ended = run_blocking(&mut session, &mut handler, &origin, &mut rx, &mut tx);
+    let started = StdInstant::now();
+    let mut ended = Ended::Stopped;
+    while let Some(item) = client.next() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the client did not end within {PATIENCE:?}"
+        );
+        match item {
+            ClientItem::Event(event) => {
+                recorder.record(&event);
+                if recorder.events.len() >= recorder.limit {
+                    client.close();
+                }
+            }
+            ClientItem::Story(SessionEvent::Closed { reason }) if reason != CloseReason::Local => {
+                ended = Ended::Closed { reason };
+            }
+            ClientItem::Story(story) => recorder.hear(story),
+            _ => {}
+        }
+    }
 
     assert_eq!(ended, Ended::Stopped);
-    let ids: Vec<&str> = handler.events.iter().map(|e| e.2.as_str()).collect();
+    let ids: Vec<&str> = recorder.events.iter().map(|e| e.2.as_str()).collect();
     assert_eq!(ids, ["1", "2", "3"]);
     let requests = server.requests();
     assert!(
@@ -295,7 +312,7 @@ fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
         "{}",
         requests[2]
     );
-    let reasons: Vec<&Story> = handler
+    let reasons: Vec<&Story> = recorder
         .story
         .iter()
         .filter(|s| matches!(s, Story::Reconnecting(_)))
@@ -308,6 +325,35 @@ fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
         matches!(reasons[1], Story::Reconnecting(ReconnectReason::Idle(_))),
         "{reasons:?}"
     );
+}
+
+#[test]
+fn the_blocking_client_hands_back_a_wait_for_the_link_instead_of_blocking() {
+    let server = Server::start(vec![vec![
+        Step::Send(format!("{HEAD}id: 1\ndata: one\n\n")),
+        Step::Hold,
+    ]]);
+    let mut memory = ClientMemory::new();
+    let mut client = BlockingClient::new(config(&server), &mut memory).unwrap();
+
+    client.link_down();
+    for _ in 0..3 {
+        let item = client.next();
+        assert!(
+            matches!(item, Some(ClientItem::Story(SessionEvent::WaitingForLink))),
+            "{item:?}"
+        );
+    }
+    assert!(server.requests().is_empty());
+    client.link_up();
+    let mut recorder = Recorder::stopping_after(1);
+    while let Some(item) = client.next() {
+        if let ClientItem::Event(event) = item {
+            recorder.record(&event);
+            client.close();
+        }
+    }
+    assert_eq!(recorder.events, [event("message", "one", "1")]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -403,7 +449,16 @@ async fn bounded(run: impl Future<Output = Ended>) -> Ended {
     .await
 }
 
-/// What a handler heard of the story, owned.
+/// How a client run ended.
+#[derive(Debug, PartialEq)]
+enum Ended {
+    /// The application closed it (after its events).
+    Stopped,
+    /// The session closed for good by itself.
+    Closed { reason: CloseReason },
+}
+
+/// What the application heard of the story, owned.
 #[derive(Debug)]
 enum Story {
     Open,
@@ -418,7 +473,6 @@ struct Recorder {
     events: Vec<(String, String, String)>,
     story: Vec<Story>,
     token: Option<(&'static str, &'static str)>,
-    headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Recorder {
@@ -428,7 +482,6 @@ impl Recorder {
             events: Vec::new(),
             story: Vec::new(),
             token: None,
-            headers: Vec::new(),
         }
     }
 }
@@ -449,33 +502,6 @@ impl Recorder {
             SessionEvent::Closed { .. } => Story::Closed,
             _ => Story::Other,
         });
-    }
-}
-
-/// The blocking loop's handler: the same records.
-impl Handler for Recorder {
-    fn on_message(
-        &mut self,
-        _: Instant,
-        message: Result<Event<'_>, ParseError>,
-    ) -> ControlFlow<()> {
-        self.record(&message.expect("no event is too large here"));
-        if self.events.len() >= self.limit {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    }
-
-    fn on_event(&mut self, _: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
-        self.hear(event);
-        ControlFlow::Continue(())
-    }
-
-    fn attempt_headers(&mut self, _: Instant, _: bool) -> &[(&str, &str)] {
-        self.headers.clear();
-        self.headers.extend(self.token);
-        &self.headers
     }
 }
 

@@ -1,6 +1,7 @@
-//! Client shells: one [`ClientSession`](crate::client::ClientSession) driven over async connections, pulled one item at a time
-//! with [`Client::next`] (with `embedded-io-async-0.7`), or over a blocking
-//! `std::net::TcpStream` with `run_blocking` (with `std`).
+//! Client shells: one [`ClientSession`](crate::client::ClientSession) pulled one [`Item`] at a
+//! time, over async connections with [`Client::next`] (with `embedded-io-async-0.7`), or over
+//! a blocking `std::net::TcpStream` with [`BlockingClient::next`] (with `std`). Both hand out
+//! the same items and take the same calls between them.
 //!
 //! # The pull client
 //!
@@ -49,8 +50,10 @@
 mod blocking;
 #[cfg(feature = "embedded-io-async-0.7")]
 mod pull;
+mod shared;
 
 #[cfg(feature = "std")]
-pub use blocking::{Ended, Handler, run_blocking};
+pub use blocking::BlockingClient;
 #[cfg(feature = "embedded-io-async-0.7")]
-pub use pull::{Client, ClientMemory, Connect, Item};
+pub use pull::{Client, Connect};
+pub use shared::{ClientMemory, Item};

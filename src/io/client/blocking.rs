@@ -1,279 +1,362 @@
-//! The blocking client loop over [`std::net::TcpStream`]: one thread per session.
+//! The blocking client over [`std::net::TcpStream`]: one thread per client, pulled one item at
+//! a time with [`BlockingClient::next`], the blocking twin of the async `Client`.
 //!
 //! A blocking thread waits for one thing at a time, so every wait carries the session's next
 //! deadline as its timeout: the connect (`connect_timeout`), each write (the write timeout) and
 //! each read (the read timeout). A socket timeout that runs out is the deadline passing.
 
-use core::ops::{ControlFlow, Range};
+use core::ops::Range;
 use core::time::Duration;
 use std::io::{ErrorKind as IoKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 
 use embedded_io::ErrorKind;
+use heapless::String;
 
+use super::shared::{Dial, Ready, fill, owned, random_seed};
+use super::{ClientMemory, Item};
 use crate::client::{
-    Action, ClientSession, CloseReason, ID_CAPACITY, ResumeMode, SessionEvent, State,
+    AckError, Action, ClientConfig, ClientSession, ConfigError, Cursor, RequestBuildError,
+    SessionEvent, State,
 };
-use crate::parse::{Event, ParseError};
 use crate::time::{Instant, StdOrigin};
 
-/// How often the loop looks at [`Handler::poll_commands`] while the session has no deadline
-/// at all (it waits for the link, which only a command can bring back).
-const COMMAND_POLL: Duration = Duration::from_millis(100);
-
-/// The application's side of a client loop: what to do with messages, the story of the
-/// connection, and the few moments where the loop asks it for something.
+/// A Server-Sent Events client on the calling thread: pull its [`Item`]s with
+/// [`next`](Self::next), and act on it between two calls, as with the async `Client`.
 ///
-/// Only [`on_message`](Handler::on_message) is required. Returning [`ControlFlow::Break`] from
-/// it or from [`on_event`](Handler::on_event) stops the loop: the connection is dropped, the
-/// session is [closed](ClientSession::close), and the loop returns [`Ended::Stopped`].
+/// Host names are resolved with [`ToSocketAddrs`], which blocks without a timeout of its own;
+/// each address is then tried with the time left until the connect deadline.
 ///
-/// # Examples
-///
-/// Print every event and stop after ten:
-///
-/// ```
-/// use core::ops::ControlFlow;
-/// use sansse::client::SessionEvent;
-/// use sansse::io::client::Handler;
-/// use sansse::{Event, Instant, ParseError};
-///
-/// struct Print {
-///     left: u32,
-/// }
-///
-/// impl Handler for Print {
-///     fn on_message(&mut self, _: Instant, message: Result<Event<'_>, ParseError>) -> ControlFlow<()> {
-///         match message {
-///             Ok(event) => println!("{} {}: {}", event.id(), event.event_type(), event.data()),
-///             Err(skipped) => eprintln!("{skipped}"),
-///         }
-///         self.left = self.left.saturating_sub(1);
-///         if self.left == 0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
-///     }
-///
-///     fn on_event(&mut self, _: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
-///         eprintln!("{event:?}");
-///         ControlFlow::Continue(())
-///     }
-/// }
-/// # let _ = Print { left: 10 };
-/// ```
-pub trait Handler {
-    /// Takes one message: an event, or an event that was skipped because it did not fit the
-    /// parser's buffer (the stream is already back in sync).
-    ///
-    /// The event borrows the loop's buffers: copy what you keep. In
-    /// [`ResumeMode::Acknowledged`] the loop acknowledges the event when this returns
-    /// `Continue`, never when it returns `Break`, so an event whose processing was cut short
-    /// is sent again on the next connection.
-    fn on_message(
-        &mut self,
-        now: Instant,
-        message: Result<Event<'_>, ParseError>,
-    ) -> ControlFlow<()>;
-
-    /// Hears every step of the connection's story, in order: opens, retry changes, redirects,
-    /// reconnects with their reason and delay, ids to persist, and the final `Closed` (after
-    /// which the loop returns whatever this answers). Does nothing by default.
-    ///
-    /// Steps that bytes cause are heard after the messages in those bytes: the `Open` of a
-    /// stream comes after the events that arrived in the same read as its response head.
-    fn on_event(&mut self, now: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
-        let _ = (now, event);
-        ControlFlow::Continue(())
-    }
-
-    /// Headers for this attempt's request, added after the configured ones: the place for
-    /// credentials that expire. `cross_origin` is set when a redirect leads to another host or
-    /// port than the configured one; withhold credentials then. None by default.
-    fn attempt_headers(&mut self, now: Instant, cross_origin: bool) -> &[(&str, &str)] {
-        let _ = (now, cross_origin);
-        &[]
-    }
-
-    /// The session wants a ping ([`SendPing`](crate::client::Action::SendPing)): start a
-    /// request on a second connection, and report its answer with
-    /// [`handle_pong`](ClientSession::handle_pong) from [`poll_commands`](Handler::poll_commands).
-    /// Ignored by default, so a
-    /// session configured with pings and no ping here reconnects when the pong is overdue.
-    fn on_ping(&mut self, now: Instant) {
-        let _ = now;
-    }
-
-    /// Runs at the start of every turn: the place to report link changes
-    /// ([`handle_link_down`](ClientSession::handle_link_down),
-    /// [`handle_link_up`](ClientSession::handle_link_up)), pongs, acknowledgements, or to
-    /// [`close`](ClientSession::close) the session. Does nothing by default.
-    fn poll_commands(&mut self, now: Instant, session: &mut ClientSession<'_>) {
-        let _ = (now, session);
-    }
-}
-
-/// How a client loop ended.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-#[non_exhaustive]
-pub enum Ended {
-    /// The session closed for good: `204`, a refused response, a give-up, a redirect it could
-    /// not follow, or [`close`](ClientSession::close) from
-    /// [`poll_commands`](Handler::poll_commands).
-    Closed {
-        /// Why.
-        reason: CloseReason,
-    },
-    /// The handler returned [`ControlFlow::Break`] (or the session was already closed when the
-    /// loop started). The session is closed; [`ClientSession::resume_id`] says where a new one
-    /// would resume.
-    Stopped,
-}
-
-/// Runs a client session on the calling thread until it closes or the handler stops it; the
-/// callback-driven blocking counterpart of the async pull `Client`.
-///
-/// `origin` converts between the session's [`Instant`]s and the system clock. `rx` and `tx`
-/// receive bytes and hold the request on its way out. Host names are resolved with [`ToSocketAddrs`], which
-/// blocks without a timeout of its own; each address is then tried with the time left until
-/// the connect deadline.
-///
-/// The loop cannot wait for bytes and for the application at once, so
-/// [`Handler::poll_commands`] runs when bytes arrive or a deadline passes, and every 100 ms
-/// while the session waits for the link.
+/// One difference from the async client: a blocked `next()` cannot be interrupted, so while
+/// the session waits for the link (after [`link_down`](Self::link_down)), when nothing but
+/// [`link_up`](Self::link_up) can move it, `next()` returns at once with
+/// `Item::Story(SessionEvent::WaitingForLink)` again instead of blocking for good.
 ///
 /// # Examples
 ///
 /// ```no_run
-/// use core::ops::ControlFlow;
-/// use sansse::client::{ClientConfig, ClientSession, ClientStorage};
-/// use sansse::io::client::{Handler, run_blocking};
-/// use sansse::time::StdOrigin;
-/// use sansse::{Event, Instant, ParseError};
+/// use sansse::ClientConfig;
+/// use sansse::io::client::{BlockingClient, ClientMemory, Item};
 ///
-/// struct Print;
-///
-/// impl Handler for Print {
-///     fn on_message(&mut self, _: Instant, message: Result<Event<'_>, ParseError>) -> ControlFlow<()> {
-///         if let Ok(event) = message {
-///             println!("{}: {}", event.id(), event.data());
-///         }
-///         ControlFlow::Continue(())
+/// let config = ClientConfig::new("127.0.0.1", "/events").with_port(8080);
+/// let mut memory = ClientMemory::new();
+/// let mut client = BlockingClient::new(config, &mut memory)?;
+/// while let Some(item) = client.next() {
+///     match item {
+///         Item::Event(event) => println!("{}: {}", event.id(), event.data()),
+///         other => eprintln!("{other:?}"),
 ///     }
 /// }
-///
-/// let origin = StdOrigin::now();
-/// let config = ClientConfig::new("127.0.0.1", "/events").with_port(8080);
-/// let mut storage: ClientStorage = ClientStorage::new();
-/// let mut session = ClientSession::new(origin.current(), config, storage.buffers(), 7)?;
-/// let (mut rx, mut tx) = ([0u8; 4096], [0u8; 1024]);
-/// let ended = run_blocking(&mut session, &mut Print, &origin, &mut rx, &mut tx);
-/// eprintln!("{ended:?}");
 /// # Ok::<(), sansse::client::ConfigError>(())
 /// ```
-pub fn run_blocking<H: Handler>(
-    session: &mut ClientSession<'_>,
-    handler: &mut H,
-    origin: &StdOrigin,
-    rx: &mut [u8],
-    tx: &mut [u8],
-) -> Ended {
-    // Zero-length buffers would read as the end of the stream or never drain.
-    let (mut one_rx, mut one_tx) = ([0u8; 1], [0u8; 1]);
-    let rx = if rx.is_empty() { &mut one_rx[..] } else { rx };
-    let tx = if tx.is_empty() { &mut one_tx[..] } else { tx };
-    loop {
-        let now = origin.current();
-        if let Some(ended) = start_turn(now, session, handler) {
-            return ended;
+pub struct BlockingClient<'buf> {
+    session: ClientSession<'buf>,
+    origin: StdOrigin,
+    rx: &'buf mut [u8],
+    tx: &'buf mut [u8],
+    conn: Option<TcpStream>,
+    dial: Option<Dial>,
+    awaiting_headers: bool,
+    /// Request bytes in `tx` not yet written.
+    pending: Range<usize>,
+    /// `rx[..rx_len]` holds the last read; `cursor` walks its messages until done.
+    rx_len: usize,
+    cursor: Option<Cursor>,
+    finished: bool,
+}
+
+impl<'buf> BlockingClient<'buf> {
+    /// A client with the default [`ClientMemory`], instants counted from now, and a random
+    /// backoff seed; the first [`next`](Self::next) connects.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] as for [`ClientSession::new`].
+    pub fn new(
+        config: ClientConfig<'buf>,
+        memory: &'buf mut ClientMemory,
+    ) -> Result<Self, ConfigError> {
+        Self::with_memory(config, StdOrigin::now(), random_seed(), memory)
+    }
+
+    /// A client in `memory` of any size, on `origin`'s clock, with `seed` for the backoff
+    /// jitter.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] as for [`ClientSession::new`].
+    ///
+    /// # Panics
+    ///
+    /// If `RX` or `TX` is zero.
+    pub fn with_memory<
+        const PARSER: usize,
+        const HEAD: usize,
+        const TRANSMIT: usize,
+        const REDIRECT: usize,
+        const RX: usize,
+        const TX: usize,
+    >(
+        config: ClientConfig<'buf>,
+        origin: StdOrigin,
+        seed: u64,
+        memory: &'buf mut ClientMemory<PARSER, HEAD, TRANSMIT, REDIRECT, RX, TX>,
+    ) -> Result<Self, ConfigError> {
+        let ClientMemory { session, rx, tx } = memory;
+        let session = ClientSession::new(origin.current(), config, session.buffers(), seed)?;
+        Ok(Self::from_parts(session, origin, rx, tx))
+    }
+
+    /// A client around a session built by hand, with lent receive and transmit buffers.
+    ///
+    /// # Panics
+    ///
+    /// If `rx` or `tx` is empty: a zero-length read would look like the end of the stream,
+    /// and an empty transmit buffer would never send the request.
+    pub fn from_parts(
+        session: ClientSession<'buf>,
+        origin: StdOrigin,
+        rx: &'buf mut [u8],
+        tx: &'buf mut [u8],
+    ) -> Self {
+        assert!(
+            !rx.is_empty() && !tx.is_empty(),
+            "the client needs non-empty receive and transmit buffers"
+        );
+        Self {
+            session,
+            origin,
+            rx,
+            tx,
+            conn: None,
+            dial: None,
+            awaiting_headers: false,
+            pending: 0..0,
+            rx_len: 0,
+            cursor: None,
+            finished: false,
         }
-        let deadline = session.poll_timeout();
-        match session.poll_action() {
-            Some(Action::Connect {
-                host,
-                port,
-                cross_origin,
-            }) => match connect(host, port, origin, deadline) {
-                Ok(mut stream) => {
-                    let now = origin.current();
-                    let headers = handler.attempt_headers(now, cross_origin);
-                    if session.handle_connected_with_headers(now, headers).is_ok() {
-                        let ended = connected(&mut stream, origin, session, handler, rx, tx);
-                        if let Some(ended) = ended {
-                            return ended;
+    }
+
+    /// The next item: connects, writes, reads and sleeps until there is one. `None` once the
+    /// `Closed` story has been handed out.
+    #[allow(clippy::should_implement_trait)] // Items borrow the client: not an `Iterator`.
+    pub fn next(&mut self) -> Option<Item<'_>> {
+        let ready = self.turn()?;
+        Some(match ready {
+            Ready::Message(found, cursor) => {
+                let input = self.rx.get(..self.rx_len).unwrap_or_default();
+                match self.session.resolve_message(input, &cursor, found) {
+                    Ok(event) => Item::Event(event),
+                    Err(skipped) => Item::Skipped(skipped),
+                }
+            }
+            Ready::Skipped(skipped) => Item::Skipped(skipped),
+            Ready::Story(event) => Item::Story(event),
+            Ready::Persist => Item::Story(SessionEvent::PersistId(self.session.resume_id())),
+            Ready::Connected { cross_origin } => Item::Connected { cross_origin },
+            Ready::Ping => Item::Ping,
+        })
+    }
+
+    /// Acknowledges the event with this id; see [`ClientSession::ack`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`ClientSession::ack`].
+    pub fn ack(&mut self, id: &str) -> Result<(), AckError> {
+        self.session.ack(self.origin.current(), id)
+    }
+
+    /// Adds `headers` to the request of the connection just handed out as
+    /// [`Item::Connected`]; ignored (returning `Ok`) at any other time.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ClientSession::handle_connected_with_headers`].
+    pub fn attempt_headers(&mut self, headers: &[(&str, &str)]) -> Result<(), RequestBuildError> {
+        if !self.awaiting_headers {
+            return Ok(());
+        }
+        self.awaiting_headers = false;
+        self.session
+            .handle_connected_with_headers(self.origin.current(), headers)
+    }
+
+    /// Reports that the network link went down; see [`ClientSession::handle_link_down`].
+    pub fn link_down(&mut self) {
+        self.session.handle_link_down(self.origin.current());
+    }
+
+    /// Reports that the network link is up again: an attempt starts at once.
+    pub fn link_up(&mut self) {
+        self.session.handle_link_up(self.origin.current());
+    }
+
+    /// Reports that the ping asked for with [`Item::Ping`] was answered.
+    pub fn pong(&mut self) {
+        self.session.handle_pong(self.origin.current());
+    }
+
+    /// Ends the session for good: the next items are its `Closed` story, then `None`.
+    pub fn close(&mut self) {
+        self.session.close(self.origin.current());
+    }
+
+    /// The session, to read its state, resume id, reconnection time or deadline.
+    pub fn session(&self) -> &ClientSession<'buf> {
+        &self.session
+    }
+
+    /// The client's clock.
+    pub fn now(&self) -> Instant {
+        self.origin.current()
+    }
+
+    /// Runs the session's loop until something can be handed out.
+    fn turn(&mut self) -> Option<Ready> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            let now = self.origin.current();
+            if self.awaiting_headers {
+                // The application added no headers; an error closes the session, and the
+                // story says why.
+                self.awaiting_headers = false;
+                let _ = self.session.handle_connected(now);
+            }
+            if let Some(cursor) = &mut self.cursor {
+                let input = self.rx.get(..self.rx_len).unwrap_or_default();
+                match self.session.locate_message(now, input, cursor) {
+                    Some(Ok(found)) => return Some(Ready::Message(found, *cursor)),
+                    Some(Err(skipped)) => return Some(Ready::Skipped(skipped)),
+                    None => self.cursor = None,
+                }
+            }
+            while let Some(action) = self.session.poll_action() {
+                match action {
+                    Action::Connect {
+                        host,
+                        port,
+                        cross_origin,
+                    } => {
+                        let mut name = String::new();
+                        if name.push_str(host).is_ok() {
+                            self.dial = Some(Dial {
+                                host: name,
+                                port,
+                                cross_origin,
+                            });
+                        } else {
+                            self.session.handle_error(now, ErrorKind::InvalidInput);
                         }
                     }
+                    Action::Disconnect => {
+                        self.conn = None;
+                        self.dial = None;
+                        self.awaiting_headers = false;
+                        self.pending = 0..0;
+                    }
+                    Action::SendPing => return Some(Ready::Ping),
                 }
-                Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
-                Err(error) => session.handle_error(origin.current(), error.kind().into()),
-            },
-            Some(Action::SendPing) => handler.on_ping(now),
-            // A `Disconnect` here ends an attempt whose connection was never made.
-            Some(_) => {}
-            None => {
-                let wait = deadline.map_or(COMMAND_POLL, |at| {
-                    at.saturating_duration_since(origin.current())
+            }
+            if let Some(event) = self.session.poll_event() {
+                return Some(match owned(event) {
+                    Some(event) => {
+                        self.finished = matches!(event, SessionEvent::Closed { .. });
+                        Ready::Story(event)
+                    }
+                    None => Ready::Persist,
                 });
-                std::thread::sleep(wait);
+            }
+            if self.session.state() == State::Closed {
+                self.finished = true;
+                return None;
+            }
+            let deadline = self.session.poll_timeout();
+            let Some(stream) = self.conn.as_mut() else {
+                if let Some(dial) = self.dial.take() {
+                    match connect(&dial.host, dial.port, &self.origin, deadline) {
+                        Ok(stream) => {
+                            self.conn = Some(stream);
+                            self.awaiting_headers = true;
+                            return Some(Ready::Connected {
+                                cross_origin: dial.cross_origin,
+                            });
+                        }
+                        Err(error) if timed_out(&error) => {
+                            self.session.handle_timeout(self.origin.current());
+                        }
+                        Err(error) => {
+                            self.session
+                                .handle_error(self.origin.current(), error.kind().into());
+                        }
+                    }
+                    continue;
+                }
+                let Some(at) = deadline else {
+                    // Only `link_up` can move the session now, and only the caller can call
+                    // it: hand the wait back instead of blocking for good.
+                    return Some(Ready::Story(SessionEvent::WaitingForLink));
+                };
+                std::thread::sleep(at.saturating_duration_since(self.origin.current()));
                 // A no-op before the deadline (the sleep may wake early).
-                session.handle_timeout(origin.current());
+                self.session.handle_timeout(self.origin.current());
+                continue;
+            };
+            if self.pending.is_empty() {
+                self.pending = 0..fill(now, &mut self.session, self.tx);
+            }
+            if !self.pending.is_empty() {
+                // Only a zero timeout is refused, and `timeout` never gives one.
+                let _ = stream.set_write_timeout(timeout(&self.origin, deadline));
+                let bytes = self.tx.get(self.pending.clone()).unwrap_or_default();
+                match stream.write(bytes) {
+                    Ok(0) => self
+                        .session
+                        .handle_error(self.origin.current(), ErrorKind::WriteZero),
+                    Ok(n) => self.pending.start += n.min(self.pending.len()),
+                    Err(error) if timed_out(&error) => {
+                        self.session.handle_timeout(self.origin.current());
+                    }
+                    Err(error) if error.kind() == IoKind::Interrupted => {}
+                    Err(error) => self
+                        .session
+                        .handle_error(self.origin.current(), error.kind().into()),
+                }
+                continue;
+            }
+            let _ = stream.set_read_timeout(timeout(&self.origin, deadline));
+            match stream.read(self.rx) {
+                Ok(0) => self.session.handle_eof(self.origin.current()),
+                Ok(n) => {
+                    let n = n.min(self.rx.len());
+                    let input = self.rx.get(..n).unwrap_or_default();
+                    let (_, cursor) = self.session.take_bytes(self.origin.current(), input);
+                    self.rx_len = n;
+                    self.cursor = Some(cursor);
+                }
+                // A no-op if the socket woke a little before the deadline.
+                Err(error) if timed_out(&error) => {
+                    self.session.handle_timeout(self.origin.current());
+                }
+                Err(error) if error.kind() == IoKind::Interrupted => {}
+                Err(error) => self
+                    .session
+                    .handle_error(self.origin.current(), error.kind().into()),
             }
         }
     }
 }
 
-/// The turns of one connection, from its request to its `Disconnect` (`None`), or to the end
-/// of the loop (`Some`).
-fn connected<H: Handler>(
-    stream: &mut TcpStream,
-    origin: &StdOrigin,
-    session: &mut ClientSession<'_>,
-    handler: &mut H,
-    rx: &mut [u8],
-    tx: &mut [u8],
-) -> Option<Ended> {
-    let mut pending: Range<usize> = 0..0;
-    loop {
-        let now = origin.current();
-        handler.poll_commands(now, session);
-        while let Some(action) = session.poll_action() {
-            match action {
-                Action::Disconnect => return None,
-                Action::SendPing => handler.on_ping(now),
-                _ => {}
-            }
-        }
-        if let Some(ended) = drain_story(now, session, handler) {
-            return Some(ended);
-        }
-        if pending.is_empty() {
-            pending = 0..fill(now, session, tx);
-        }
-        let deadline = session.poll_timeout();
-        if !pending.is_empty() {
-            // Only a zero timeout is refused, and `timeout` never gives one.
-            let _ = stream.set_write_timeout(timeout(origin, deadline));
-            match stream.write(&tx[pending.clone()]) {
-                Ok(0) => session.handle_error(origin.current(), ErrorKind::WriteZero),
-                Ok(n) => pending.start += n.min(pending.len()),
-                Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
-                Err(error) if error.kind() == IoKind::Interrupted => {}
-                Err(error) => session.handle_error(origin.current(), error.kind().into()),
-            }
-            continue;
-        }
-        let _ = stream.set_read_timeout(timeout(origin, deadline));
-        match stream.read(rx) {
-            Ok(0) => session.handle_eof(origin.current()),
-            Ok(n) => {
-                let bytes = rx.get(..n).unwrap_or(rx);
-                if deliver(origin.current(), session, handler, bytes) == ControlFlow::Break(()) {
-                    return Some(stop(origin.current(), session));
-                }
-            }
-            // A no-op if the socket woke a little before the deadline.
-            Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
-            Err(error) if error.kind() == IoKind::Interrupted => {}
-            Err(error) => session.handle_error(origin.current(), error.kind().into()),
-        }
+impl core::fmt::Debug for BlockingClient<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BlockingClient")
+            .field("session", &self.session)
+            .field("connected", &self.conn.is_some())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
     }
 }
 
@@ -315,92 +398,4 @@ fn timeout(origin: &StdOrigin, deadline: Option<Instant>) -> Option<Duration> {
 /// Whether a socket timeout ran out (Unix reports `WouldBlock`, Windows `TimedOut`).
 fn timed_out(error: &std::io::Error) -> bool {
     matches!(error.kind(), IoKind::WouldBlock | IoKind::TimedOut)
-}
-
-/// Steps 1 and 3 with no connection open, shared by both loops: the application's commands,
-/// then the story so far. `Some` when the loop must end (a session closed before the loop
-/// started has had its story heard already).
-fn start_turn<H: Handler>(
-    now: Instant,
-    session: &mut ClientSession<'_>,
-    handler: &mut H,
-) -> Option<Ended> {
-    handler.poll_commands(now, session);
-    if let Some(ended) = drain_story(now, session, handler) {
-        return Some(ended);
-    }
-    (session.state() == State::Closed).then_some(Ended::Stopped)
-}
-
-fn drain_story<H: Handler>(
-    now: Instant,
-    session: &mut ClientSession<'_>,
-    handler: &mut H,
-) -> Option<Ended> {
-    while let Some(event) = session.poll_event() {
-        let flow = handler.on_event(now, event);
-        if let SessionEvent::Closed { reason } = event {
-            return Some(Ended::Closed { reason });
-        }
-        if flow.is_break() {
-            return Some(stop(now, session));
-        }
-    }
-    None
-}
-
-/// Ends the loop at the handler's request: the session closes, and its `Closed` story goes
-/// unheard (the handler asked for it).
-fn stop(now: Instant, session: &mut ClientSession<'_>) -> Ended {
-    session.close(now);
-    while session.poll_event().is_some() {}
-    Ended::Stopped
-}
-
-/// Step 4, first half: moves as much of the queued request as fits into `tx` and returns its
-/// length.
-fn fill(now: Instant, session: &mut ClientSession<'_>, tx: &mut [u8]) -> usize {
-    let mut len = 0;
-    while let Some(rest) = tx.get_mut(len..) {
-        match session.poll_transmit(now, rest) {
-            Some(n) if n > 0 => len += n,
-            _ => break,
-        }
-    }
-    len
-}
-
-/// Step 5 for bytes: feeds them and hands every message to the handler, acknowledging the
-/// last processed event in acknowledged mode. `Break` means the handler asked to stop.
-fn deliver<H: Handler>(
-    now: Instant,
-    session: &mut ClientSession<'_>,
-    handler: &mut H,
-    bytes: &[u8],
-) -> ControlFlow<()> {
-    let acknowledged = session.config().resume() == ResumeMode::Acknowledged;
-    // The id of the last event the handler finished; acknowledged once the messages (which
-    // borrow the session) are done.
-    let mut processed: Option<heapless::String<ID_CAPACITY>> = None;
-    let mut messages = session.handle_bytes(now, bytes);
-    let mut flow = ControlFlow::Continue(());
-    while let Some(message) = messages.next() {
-        let id = match &message {
-            Ok(event) if acknowledged => heapless::String::try_from(event.id()).ok(),
-            _ => None,
-        };
-        flow = handler.on_message(now, message);
-        if flow.is_break() {
-            break;
-        }
-        if id.is_some() {
-            processed = id;
-        }
-    }
-    drop(messages);
-    if let Some(id) = processed {
-        // Cannot fail: the session is in acknowledged mode and the id came from its parser.
-        let _ = session.ack(now, &id);
-    }
-    flow
 }
