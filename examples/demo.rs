@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The server (the crate's async server loop on smol, one replay ring for every connection)
-//! publishes an event every 20 ms. Four clients (the crate's async client loop, each on its
+//! publishes an event every 20 ms. Four clients (the crate's pull `Client`, each on its
 //! own thread) follow it on 127.0.0.1, and the demo breaks their connections one way each:
 //!
 //! - **bob**: the connection dies in the middle of an event. The client drops the partial

@@ -8,7 +8,7 @@
 //! What a shell needs from its surroundings:
 //!
 //! - a byte stream: with `embedded-io-async-0.7`, any `embedded_io_async::{Read, Write}`
-//!   (embassy-net's `TcpSocket`, or `FuturesIo` around smol's `TcpStream`); with `std`, a
+//!   (embassy-net's sockets, or `FuturesIo` around smol's or tokio's `TcpStream`); with `std`, a
 //!   blocking `std::net::TcpStream`;
 //! - a clock: a [`Timer`] for the async shells (the crate ships `StdTimer` and
 //!   `EmbassyTimer`), `time::StdOrigin` for the blocking one;
@@ -17,9 +17,10 @@
 //!
 //! | feature | what it adds here |
 //! | --- | --- |
-//! | `embedded-io-async-0.7` | `server::serve`, the async server loop |
-//! | `futures-io-0.3` | `FuturesIo`, so smol's and async-io's streams plug into it |
-//! | `std` | `server::serve_blocking` over `std::net`, and `StdHub` |
+//! | `embedded-io-async-0.7` | `server::serve`, the async server loop; `client::Client`, the async pull client |
+//! | `futures-io-0.3` | `FuturesIo`, so smol's, async-io's and (through `tokio-util`'s compat) tokio's streams plug into them |
+//! | `std` | `server::serve_blocking` and `client::BlockingClient` over `std::net`, `StdHub`, and `StdTimer` (futures-timer, any executor) |
+//! | `embassy-time` with `embedded-io-async-0.7` | `EmbassyTimer` |
 //!
 //! # Waking many connections without a runtime
 //!
