@@ -25,6 +25,12 @@ use crate::time::Instant;
 /// borrows its buffers) borrows it from outside the client, for instance through
 /// embassy-net's `TcpClient` and its `TcpClientState`.
 ///
+/// Why a trait at all, and why no lifetime on `Conn`: the trait names the connection and
+/// error types once, so [`Client`] needs no extra type parameters for them, and a connector
+/// with state of its own (a pool, a resolver) can implement it by name. A connection that
+/// borrowed the connector (`Conn<'c>`) would make the client borrow itself, so it cannot own
+/// both; embassy-net does not need that, as its `TcpClient` lends from the shared state.
+///
 /// # Examples
 ///
 /// smol's `TcpStream` through [`FuturesIo`](crate::io::FuturesIo), as a closure:
