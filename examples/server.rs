@@ -47,8 +47,8 @@ use embedded_io_async::{Read as _, Write as _};
 use sansse::Instant;
 use sansse::encode::EventName;
 use sansse::http::{ErrorResponse, RequestHead};
-use sansse::io::server::{Answer, DefaultTimer, Handler, Served, Server, ServerStorage};
-use sansse::io::{FuturesIo, Hub, StdHub};
+use sansse::io::server::{Answer, Handler, Served, Server, ServerStorage};
+use sansse::io::{FuturesIo, Hub, StdHub, StdTimer};
 use sansse::replay::{EventSeq, PublishError, Ring};
 use sansse::server::{
     AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
@@ -168,7 +168,7 @@ async fn connection(app: &App, id: u64, stream: Async<TcpStream>) {
 /// What every connection shares. Single-threaded (one `LocalExecutor`), hence `Cell`s.
 struct App {
     options: Options,
-    server: Server<'static, DefaultTimer>,
+    server: Server<'static, StdTimer>,
     origin: StdOrigin,
     hub: StdHub<Log>,
     connections: Cell<usize>,

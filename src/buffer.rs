@@ -236,6 +236,7 @@ mod tests {
     extern crate std;
 
     use super::*;
+    #[cfg(feature = "alloc")]
     use std::vec::Vec;
 
     struct Numbers;
@@ -272,6 +273,8 @@ mod tests {
         assert_eq!(count(&Numbers), n);
     }
 
+    // `Vec` is an `embedded_io::Write` only with embedded-io's `alloc`, which `alloc` turns on.
+    #[cfg(feature = "alloc")]
     #[test]
     fn write_to_sends_what_write_exact_writes() {
         let long = [b'x'; 300];

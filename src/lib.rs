@@ -23,6 +23,9 @@ pub mod server;
 pub mod time;
 
 pub use buffer::BufferTooSmall;
+pub use client::ClientConfig;
+#[cfg(feature = "embedded-io-async-0.7")]
+pub use io::client::{Client, ClientMemory, Item as ClientItem};
 pub use parse::{Event, Output, ParseError, Parser};
 pub use time::Instant;
 

@@ -79,18 +79,21 @@ fn request_leaves_through_a_small_buffer_in_order() {
     client.session.handle_connected(Instant::ZERO).unwrap();
     let mut sent = Vec::new();
     let mut buf = [0u8; 7];
-    while let Some(n) = client.session.poll_transmit(&mut buf) {
+    while let Some(n) = client.session.poll_transmit(client.now, &mut buf) {
         assert!(n > 0 && n <= 7);
         sent.extend_from_slice(&buf[..n]);
     }
     assert_eq!(String::from_utf8(sent).unwrap(), EXPECTED);
-    assert_eq!(client.session.poll_transmit(&mut buf), None);
+    assert_eq!(client.session.poll_transmit(client.now, &mut buf), None);
 }
 
 #[test]
 fn nothing_to_transmit_before_connected() {
     let mut client = Client::new(CONFIG);
-    assert_eq!(client.session.poll_transmit(&mut [0u8; 64]), None);
+    assert_eq!(
+        client.session.poll_transmit(client.now, &mut [0u8; 64]),
+        None
+    );
     assert_eq!(client.state(), State::Connecting);
 }
 
@@ -99,9 +102,9 @@ fn queued_request_is_forgotten_when_the_connection_drops() {
     let mut client = Client::new(CONFIG);
     client.session.handle_connected(Instant::ZERO).unwrap();
     let mut buf = [0u8; 10];
-    assert_eq!(client.session.poll_transmit(&mut buf), Some(10));
+    assert_eq!(client.session.poll_transmit(client.now, &mut buf), Some(10));
     client.eof();
-    assert_eq!(client.session.poll_transmit(&mut buf), None);
+    assert_eq!(client.session.poll_transmit(client.now, &mut buf), None);
 }
 
 #[test]

@@ -131,7 +131,7 @@ fn simulate(seed: u64) -> Tally {
                 _ => {}
             }
         }
-        while let Some(n) = client.poll_transmit(&mut out) {
+        while let Some(n) = client.poll_transmit(at(now), &mut out) {
             if let Some(conn) = connection.as_mut() {
                 conn.up.send(&mut rng, now, &out[..n]);
             }

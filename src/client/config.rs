@@ -351,7 +351,7 @@ pub enum ResumeMode {
     /// when [`Messages::next`](super::Messages::next) hands the event out.
     Dispatched,
     /// The resume id moves only when the application calls
-    /// [`ClientSession::ack`](super::ClientSession::ack) (or one of its siblings), so an event
+    /// [`ClientSession::ack`](super::ClientSession::ack), so an event
     /// whose processing was cut short by a crash or reset is sent again. Persist the id from
     /// [`SessionEvent::PersistId`](super::SessionEvent::PersistId) and pass it back with
     /// [`ClientConfig::with_last_event_id`] after a restart.

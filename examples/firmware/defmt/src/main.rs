@@ -202,7 +202,7 @@ fn client_values() {
         log(&event);
     }
     log(&session.poll_deadline());
-    log(&session.ack("1"));
+    log(&session.ack(Instant::ZERO, "1"));
 }
 
 /// Logs what a server session hands out for a request that resumes from an unknown id.
