@@ -132,13 +132,14 @@ impl Drop for Stop {
     }
 }
 
-async fn connection<L>(
+async fn connection<L, T>(
     stream: smol::Async<TcpStream>,
     hub: &StdHub<L>,
-    server: &Server<'static, sansse::io::server::DefaultTimer>,
+    server: &Server<'static, T>,
     running: &Running,
 ) where
     L: ReplayLog<Cursor = Cursor>,
+    T: sansse::io::Timer + Clone,
 {
     let mut target = String::new();
     let served = server
