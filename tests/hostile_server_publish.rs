@@ -221,6 +221,10 @@ fn build_example() -> PathBuf {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args(["build", "--quiet", "--offline", "--example", "server"])
         .args(["--no-default-features", "--features", &features.join(",")]);
+    // Into the directory this test was built in, wherever that is.
+    if let Some(target_dir) = profile_dir.parent() {
+        command.arg("--target-dir").arg(target_dir);
+    }
     if profile_dir.ends_with("release") {
         command.arg("--release");
     }
