@@ -529,7 +529,11 @@ async fn respond(io: &mut FuturesIo<Async<TcpStream>>, response: &[u8]) -> std::
     io.get_ref().get_ref().shutdown(std::net::Shutdown::Write)?;
     let drain = async {
         let mut buf = [0u8; 1024];
-        while let Ok(1..) = io.read(&mut buf).await {}
+        while let Ok(1..) = io.read(&mut buf).await {
+            // Reads that never wait would keep the executor's only thread here while a client
+            // keeps sending: let the other connections go first.
+            smol::future::yield_now().await;
+        }
     };
     smol::future::or(drain, async {
         smol::Timer::after(Duration::from_secs(1)).await;

@@ -63,9 +63,10 @@
 //!    [`Handler::decide`], return on `Closed` or on a handoff.
 //! 3. Let [`Handler::poll_commands`] act on the session.
 //! 4. If the transmit buffer is empty, fill it from [`ServerSession::poll_transmit`] with the
-//!    log borrowed; then write it out, flush, and confirm it with
-//!    [`ServerSession::handle_written`], each step raced against the session's next deadline
-//!    so that a stalled peer trips the write-stall timer.
+//!    log borrowed; then write it out, confirming each write with
+//!    [`ServerSession::handle_written`] as it goes (so that a slow reader's progress counts),
+//!    and flush, confirming the last byte; each step raced against the session's next
+//!    deadline so that a stalled peer trips the write-stall timer.
 //! 5. With nothing to write, wait for the first of: bytes (the request head, or the end of the
 //!    stream), the session's deadline, a change of the hub's version. Feed what happened and go
 //!    to 1.
@@ -484,7 +485,9 @@ where
     let mut one = [0u8; 1];
     let rx = if rx.is_empty() { &mut one[..] } else { rx };
     let mut pending = 0..0;
+    // Bytes written and not yet flushed, and how many of them were confirmed already.
     let mut unflushed = 0;
+    let mut confirmed = 0;
     let mut body = 0..0;
     loop {
         let now = timer.now();
@@ -505,6 +508,16 @@ where
                     let n = n.min(pending.len());
                     pending.start += n;
                     unflushed += n;
+                    // Every write is progress: confirming it at once re-arms the write-stall
+                    // timer, so a slow reader that keeps taking bytes is not shed as stalled
+                    // while a large buffer drains (the blocking loop confirms each write too).
+                    // The last byte waits for the flush: the session closes once everything is
+                    // confirmed, and must not before its last bytes are flushed.
+                    let early = unflushed.saturating_sub(1);
+                    if early > confirmed {
+                        let _ = session.handle_written(timer.now(), early - confirmed);
+                        confirmed = early;
+                    }
                 }
                 Either::Left(Err(error)) => session.handle_error(timer.now(), error.kind()),
                 Either::Right(()) => session.handle_timeout(timer.now()),
@@ -515,8 +528,10 @@ where
             match select(stream.flush(), sleep_until(timer, deadline)).await {
                 Either::Left(Ok(())) => {
                     // Never more than handed out: `unflushed` counts bytes from poll_transmit.
-                    let _ = session.handle_written(timer.now(), unflushed);
+                    let rest = unflushed.saturating_sub(confirmed);
+                    let _ = session.handle_written(timer.now(), rest);
                     unflushed = 0;
+                    confirmed = 0;
                 }
                 Either::Left(Err(error)) => session.handle_error(timer.now(), error.kind()),
                 Either::Right(()) => session.handle_timeout(timer.now()),
@@ -532,6 +547,11 @@ where
                 let fed = feed(session, timer.now(), &rx[..n]);
                 if reading {
                     body = fed..n;
+                } else {
+                    // Bytes after the head mean nothing, and a peer can send them without
+                    // end: reads that never wait would keep this task, and every other task
+                    // on the executor's thread, running here. Let the others go first.
+                    yield_now().await;
                 }
             }
             Either::Left(Err(error)) => session.handle_error(timer.now(), error.kind()),
@@ -540,6 +560,22 @@ where
             Either::Right(Either::Right(())) => {}
         }
     }
+}
+
+/// Returns to the executor once (waking the task first), so that other tasks run before this
+/// one goes on.
+#[cfg(feature = "embedded-io-async-0.7")]
+async fn yield_now() {
+    let mut yielded = false;
+    core::future::poll_fn(|cx| {
+        if yielded {
+            return core::task::Poll::Ready(());
+        }
+        yielded = true;
+        cx.waker().wake_by_ref();
+        core::task::Poll::Pending
+    })
+    .await;
 }
 
 /// Step 2: drains the story, answering the request. `Some` ends the loop.
@@ -707,6 +743,149 @@ mod tests {
         let mut tx = [0u8; 512];
         let n = fill(Instant::ZERO, &mut session, &hub, &mut tx).unwrap();
         assert!(tx[..n].ends_with(b"0\r\n\r\n"), "a graceful end of body");
+    }
+
+    /// A fake clock shared by the timer and the stream below.
+    #[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+    #[derive(Clone, Default)]
+    struct FakeClock(std::rc::Rc<core::cell::Cell<u64>>);
+
+    #[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+    impl crate::io::Timer for FakeClock {
+        fn now(&mut self) -> Instant {
+            Instant::from_millis(self.0.get())
+        }
+
+        async fn sleep_until(&mut self, deadline: Instant) {
+            // Nothing else moves this clock: a sleep that is not due yet never ends.
+            if Instant::from_millis(self.0.get()) < deadline {
+                core::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// A client on a slow link: it sends `request`, then takes `per_write` bytes per write,
+    /// one write every `step_ms` of the fake clock, and leaves once it has `wanted` bytes.
+    #[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+    struct Trickle {
+        clock: FakeClock,
+        request: &'static [u8],
+        written: std::vec::Vec<u8>,
+        /// How many of `written` were flushed.
+        flushed: usize,
+        per_write: usize,
+        step_ms: u64,
+        wanted: usize,
+    }
+
+    #[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+    impl embedded_io::ErrorType for Trickle {
+        type Error = embedded_io::ErrorKind;
+    }
+
+    #[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+    impl embedded_io_async::Read for Trickle {
+        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+            if !self.request.is_empty() {
+                let n = self.request.len().min(buf.len());
+                buf[..n].copy_from_slice(&self.request[..n]);
+                self.request = &self.request[n..];
+                return Ok(n);
+            }
+            if self.written.len() >= self.wanted {
+                return Ok(0);
+            }
+            core::future::pending().await
+        }
+    }
+
+    #[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+    impl embedded_io_async::Write for Trickle {
+        async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+            let clock = &self.clock.0;
+            clock.set(clock.get() + self.step_ms);
+            let n = buf.len().min(self.per_write);
+            self.written.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        async fn flush(&mut self) -> Result<(), Self::Error> {
+            self.flushed = self.written.len();
+            Ok(())
+        }
+    }
+
+    #[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+    #[test]
+    fn a_slow_reader_that_keeps_taking_bytes_is_not_shed_as_stalled() {
+        use crate::io::Hub as _;
+
+        let hub = crate::io::StdHub::new(crate::replay::Ring::<4, 16_384>::new(1));
+        let data = "x".repeat(8000);
+        hub.publish(None, &data).unwrap();
+        let clock = FakeClock::default();
+        // 100 ms per KiB: every write is progress, but the whole transmit buffer (head,
+        // announcement, the 8 KB event) takes about 900 ms, three times the stall limit.
+        let mut client = Trickle {
+            clock: clock.clone(),
+            request: b"GET /e HTTP/1.1\r\nHost: h\r\nLast-Event-ID: 1-0\r\n\r\n",
+            written: std::vec::Vec::new(),
+            flushed: 0,
+            per_write: 1024,
+            step_ms: 100,
+            wanted: 8000,
+        };
+        let config =
+            ServerConfig::new().with_write_timeout(Some(core::time::Duration::from_millis(300)));
+        let server = Server::with_timer(clock.clone()).with_config(config);
+        let mut storage = ServerStorage::<512, 64, 16_384>::sized();
+        let mut handler = Decide(|_: &RequestHead<'_>| Answer::Accept(AcceptOptions::new()));
+
+        let served =
+            smol::block_on(server.serve_with(&mut client, &hub, &mut storage, &mut handler));
+
+        assert_eq!(
+            served,
+            Ok(Served::Closed {
+                reason: CloseReason::PeerClosed
+            })
+        );
+        let text = std::string::String::from_utf8(client.written).unwrap();
+        assert!(text.contains(&std::format!("id: 1-1\ndata: {data}\n\n")));
+        assert_eq!(hub.with_log(|log| log.len()), 1);
+    }
+
+    #[cfg(all(feature = "std", feature = "embedded-io-async-0.7"))]
+    #[test]
+    fn a_session_that_closes_gracefully_is_flushed_before_the_loop_returns() {
+        let hub = crate::io::StdHub::new(crate::replay::Ring::<4, 256>::new(1));
+        let clock = FakeClock::default();
+        let mut client = Trickle {
+            clock: clock.clone(),
+            request: b"GET /e HTTP/1.1\r\nHost: h\r\n\r\n",
+            written: std::vec::Vec::new(),
+            flushed: 0,
+            per_write: 7,
+            step_ms: 1,
+            wanted: usize::MAX,
+        };
+        let server = Server::with_timer(clock);
+        let mut storage = ServerStorage::<512, 64, 1024>::sized();
+
+        let served =
+            smol::block_on(server.serve_with(&mut client, &hub, &mut storage, &mut CloseOnAccept));
+
+        assert_eq!(
+            served,
+            Ok(Served::Closed {
+                reason: CloseReason::Requested
+            })
+        );
+        assert!(
+            client.written.ends_with(b"0\r\n\r\n"),
+            "the end of the body"
+        );
+        assert_eq!(client.flushed, client.written.len(), "every byte flushed");
     }
 
     #[test]

@@ -1,0 +1,236 @@
+//! `examples/server`'s `POST /publish`, run as the real binary on a free loopback port, against
+//! bodies that try to break out of one event: CR, LF, CRLF, `\n\ndata: injected`,
+//! `\r\rid: 9`, a whole second event in CRLF, NUL, field lines of their own, the empty body.
+//! Each reaches a subscriber as exactly one event with the next id and its data preserved,
+//! line breaks normalised as the WHATWG parser reads them (every CR, LF and CRLF is one line
+//! break, read back as LF). A body that is not UTF-8 is refused with `400` and publishes
+//! nothing (the example's rule; the library's `publish` takes `&str`), as is an `?event=` name
+//! holding CR or LF.
+//!
+//! A client that floods bytes after a plain request must not hold the example's executor in
+//! its drain-before-close.
+//!
+//! The example is built by cargo with the features this test was built with (a no-op after
+//! `cargo test`, which builds the examples first) and killed when the test ends.
+#![cfg(feature = "futures-io-0.3")]
+
+mod hostile_support;
+mod server_support;
+
+use core::net::SocketAddr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use hostile_support::{EventReader, HOSTILE_PAYLOADS, get, normalised};
+use server_support::Seen;
+
+#[test]
+fn hostile_publish_bodies_reach_subscribers_as_exactly_one_event_each() {
+    let server = Example::start();
+    let mut subscriber = EventReader::new(
+        TcpStream::connect(server.addr)
+            .and_then(|mut stream| stream.write_all(get("/events").as_bytes()).map(|()| stream))
+            .unwrap(),
+    );
+    // The stream opens with the example's retry hint (keep-alives are off): from then on,
+    // every publish reaches it.
+    let opened = subscriber.read_until(hostile_support::PATIENCE, |_| {}, |seen| !seen.is_empty());
+    assert_eq!(opened.status, Some(200));
+
+    let mut expected = Vec::new();
+    for (n, payload) in (1..).zip(HOSTILE_PAYLOADS) {
+        let (status, body) = publish(server.addr, payload.as_bytes());
+        let id = format!("7-{n}");
+        assert_eq!((status, body.trim_end()), (200, id.as_str()), "{payload:?}");
+        expected.push(("message".to_owned(), normalised(payload), id));
+    }
+    for body in [
+        &b"bad \xff byte"[..],
+        b"\xc3",
+        b"ok\r\n\xed\xa0\x80 (a surrogate)",
+    ] {
+        let (status, answer) = publish(server.addr, body);
+        assert_eq!(
+            (status, answer.as_str()),
+            (400, "body is not UTF-8\n"),
+            "{body:?}"
+        );
+    }
+    // An event name that would end its field line is refused too.
+    for name in ["a%0D%0Adata:%20injected", "a%0Aid:%209", "a%0D"] {
+        let (status, answer) = publish_to(server.addr, &format!("/publish?event={name}"), b"x");
+        assert_eq!(
+            (status, answer.as_str()),
+            (400, "bad event name\n"),
+            "{name}"
+        );
+    }
+    let n = HOSTILE_PAYLOADS.len() + 1;
+    assert_eq!(publish(server.addr, b"the end").0, 200);
+    expected.push(("message".to_owned(), "the end".to_owned(), format!("7-{n}")));
+
+    let reading = subscriber.read_events(expected.len());
+
+    assert_eq!(reading.status, Some(200));
+    assert_eq!(reading.events(), expected);
+    // Nothing besides the events: no injected retry or comment (keep-alives are off; the
+    // example's default retry hint comes first).
+    let others: Vec<_> = reading
+        .seen
+        .iter()
+        .filter(|seen| !matches!(seen, Seen::Event { .. }))
+        .collect();
+    assert_eq!(others, [&Seen::Retry(1000)]);
+}
+
+#[test]
+fn a_client_flooding_after_its_request_does_not_starve_the_example() {
+    // After answering a plain request the example drains what the client still sends, for a
+    // second at most, before closing; a client that never stops sending must not keep its
+    // single-threaded executor there.
+    let server = Example::start();
+    let stop = std::sync::Arc::new(core::sync::atomic::AtomicBool::new(false));
+    let flooders: Vec<_> = (0..3)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.addr).unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                .unwrap();
+            let stop = std::sync::Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let junk = [b'G'; 64 * 1024];
+                while !stop.load(core::sync::atomic::Ordering::SeqCst)
+                    && stream.write_all(&junk).is_ok()
+                {}
+            })
+        })
+        .collect();
+    std::thread::sleep(core::time::Duration::from_millis(200));
+
+    let start = std::time::Instant::now();
+    let (status, _) = publish(server.addr, b"still here");
+    let took = start.elapsed();
+    stop.store(true, core::sync::atomic::Ordering::SeqCst);
+    for flooder in flooders {
+        flooder.join().unwrap();
+    }
+
+    eprintln!("answered in {took:?} while three clients flooded");
+    assert_eq!(status, 200);
+    assert!(
+        took < core::time::Duration::from_millis(500),
+        "answered after {took:?}"
+    );
+}
+
+/// `POST /publish` with `body`; the status and the response body.
+fn publish(addr: SocketAddr, body: &[u8]) -> (u16, String) {
+    publish_to(addr, "/publish", body)
+}
+
+/// `POST target` with `body`; the status and the response body.
+fn publish_to(addr: SocketAddr, target: &str, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(hostile_support::PATIENCE))
+        .unwrap();
+    let mut request = format!(
+        "POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a whole response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
+}
+
+/// The example server as a child process, killed when dropped.
+struct Example {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Example {
+    fn start() -> Self {
+        let binary = build_example();
+        let mut child = Command::new(&binary)
+            .args(["--addr", "127.0.0.1:0", "--epoch", "7", "--keepalive", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot run {}: {error}", binary.display()));
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .and_then(|addr| addr.parse().ok());
+        // Killed by the guard also when the first line is not what was expected.
+        let example = Self {
+            addr: addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
+            child,
+        };
+        assert!(addr.is_some(), "unexpected first line {line:?}");
+        example
+    }
+}
+
+impl Drop for Example {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Builds `examples/server` with this test's features and profile, and returns its path.
+fn build_example() -> PathBuf {
+    let features: Vec<&str> = [
+        ("std", cfg!(feature = "std")),
+        ("alloc", cfg!(feature = "alloc")),
+        ("defmt", cfg!(feature = "defmt")),
+        ("embassy-time", cfg!(feature = "embassy-time")),
+        (
+            "embedded-io-async-0.7",
+            cfg!(feature = "embedded-io-async-0.7"),
+        ),
+        ("futures-io-0.3", cfg!(feature = "futures-io-0.3")),
+    ]
+    .into_iter()
+    .filter_map(|(name, on)| on.then_some(name))
+    .collect();
+    // target/<profile>/deps/<this test> -> target/<profile>/examples/server
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["build", "--quiet", "--offline", "--example", "server"])
+        .args(["--no-default-features", "--features", &features.join(",")]);
+    // Into the directory this test was built in, wherever that is.
+    if let Some(target_dir) = profile_dir.parent() {
+        command.arg("--target-dir").arg(target_dir);
+    }
+    if profile_dir.ends_with("release") {
+        command.arg("--release");
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "cargo build --example server failed");
+    let binary = profile_dir.join("examples").join("server");
+    assert!(binary.exists(), "no {}", binary.display());
+    binary
+}
