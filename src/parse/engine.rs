@@ -5,51 +5,11 @@
 //! small.
 
 use super::error::ParseError;
-use super::fields::IdLine;
-use super::parser::{Event, Output};
-use super::regions::Limits;
+use super::event::{Event, Output};
+use super::state::{Loc, Piece, RawOutput, Span, State};
 use super::text::{lossy_copy, lossy_len};
-use super::tokenizer::{Field, Line, RawToken, Tokenizer, classify_line, find_line_end, has_nul};
+use super::tokenizer::{Field, Line, RawToken, classify_line, find_line_end, has_nul};
 use super::utf8::{Utf8Window, text, text_in_place};
-
-#[cfg(doc)]
-use super::parser::{Feed, Parser};
-
-/// Where a piece of text lies: in the current input or in the parser's buffer.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(super) enum Loc {
-    Input(usize, usize),
-    Buf(usize, usize),
-}
-
-impl Loc {
-    pub(super) const EMPTY: Self = Self::Buf(0, 0);
-
-    pub(super) fn resolve<'a>(self, buf: &'a [u8], input: &'a [u8]) -> &'a [u8] {
-        match self {
-            Self::Input(s, e) => &input[s..e],
-            Self::Buf(s, e) => &buf[s..e],
-        }
-    }
-}
-
-/// What a field handler found, located but not yet borrowed.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum RawOutput {
-    Retry(u64),
-    Comment(Loc),
-}
-
-/// A piece of a field's value, `input[start..end]`, with where it lies in its line.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Piece {
-    pub(super) start: usize,
-    pub(super) end: usize,
-    /// It starts the value.
-    pub(super) first: bool,
-    /// It ends the line.
-    pub(super) last: bool,
-}
 
 /// What the engine found at one line or piece of a line.
 #[derive(Clone, Copy, Debug)]
@@ -71,14 +31,14 @@ enum Step {
     Found(Option<Result<RawOutput, ParseError>>),
 }
 
-/// An output found by [`Parser::next_found`]: located, not yet borrowed.
+/// An output found by [`Parser::next_found`](super::Parser::next_found): located, not yet borrowed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Found {
-    /// A dispatched event; borrow it with [`Parser::resolve_event`].
+    /// A dispatched event; borrow it with [`Parser::resolve_event`](super::Parser::resolve_event).
     Event(FoundEvent),
     /// A valid `retry` field, in milliseconds.
     Retry(u64),
-    /// A comment; borrow its text with [`Parser::resolve_comment`].
+    /// A comment; borrow its text with [`Parser::resolve_comment`](super::Parser::resolve_comment).
     Comment(FoundComment),
 }
 
@@ -100,50 +60,6 @@ pub(super) struct Dispatched {
     /// delivered.
     commit: Loc,
     data: Loc,
-}
-
-/// A value being assembled: nothing yet, a range of the current input, or `len` bytes at the
-/// start of its region. Whether a value is already past its limit is kept beside it
-/// ([`State::type_too_long`], [`IdLine::too_long`]).
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub(super) enum Span {
-    None,
-    Input(usize, usize),
-    Buf(usize),
-}
-
-/// Everything the parser keeps apart from its buffer: the tokenizer, where the regions start,
-/// and the event being assembled. The buffer is passed in by [`Parser`], so this code is compiled
-/// once whatever the buffer's type. Its methods are spread by concern: the loop here, the field
-/// handlers in `fields.rs`, the layout and the copies into the regions in `regions.rs`.
-#[derive(Clone, Debug)]
-pub(super) struct State {
-    pub(super) tokenizer: Tokenizer,
-    pub(super) limits: Limits,
-    /// Start of the type, comment and data regions.
-    pub(super) type_at: usize,
-    pub(super) comment_at: usize,
-    pub(super) data_at: usize,
-    pub(super) data_cap: usize,
-    /// The last event ID string, always in an id slot.
-    pub(super) committed: Loc,
-    /// Set by an `id` line of the block being read; `None` means "same as committed".
-    pub(super) pending: Option<Loc>,
-    pub(super) id_line: Option<IdLine>,
-    pub(super) event_type: Span,
-    pub(super) type_too_long: bool,
-    pub(super) data: Span,
-    /// Raw comment bytes kept so far (at most the comment region).
-    pub(super) comment_len: usize,
-    /// Digits of a `retry` line so far; `None` once a non-digit was seen.
-    pub(super) retry: Option<u64>,
-    pub(super) retry_digits: bool,
-    /// The block overflowed a limit: ignore it up to the next blank line, except its `id`
-    /// lines, which still set the id the block commits (see `dispatch`).
-    pub(super) skipping: bool,
-    /// The data, the event type or the pending id may be a range of the current input, so the
-    /// end of the input must copy them: one flag to test per input instead of three.
-    pub(super) borrows: bool,
 }
 
 impl State {
@@ -217,6 +133,8 @@ impl State {
     /// The next output of `input[*pos..]`: [`Parser::next_output`] without the buffer's type,
     /// so the engine is compiled once, as one function.
     ///
+    /// [`Parser::next_output`]: super::Parser::next_output
+    ///
     /// The loop handles the lines that make up nearly every stream inline: a blank line, a
     /// whole `data` line, and the next piece of a `data` line split across inputs. Everything
     /// else goes through the tokenizer and the field handlers, kept out of line so the loop
@@ -250,6 +168,8 @@ impl State {
     /// little else), returned straight to a [`Feed`] without the detour through [`Found`] that
     /// [`State::find`] takes: that detour cost a tenth of the throughput on such streams.
     /// `None`, with nothing consumed or changed, in every other case.
+    ///
+    /// [`Feed`]: super::Feed
     #[cfg(target_pointer_width = "64")]
     #[inline(always)]
     fn lone_data_event<'i>(

@@ -2,9 +2,6 @@
 
 use core::fmt;
 
-#[cfg(doc)]
-use super::parser::Parser;
-
 /// Why the parser skipped an event.
 ///
 /// Every variant means the same recovery: the event block being read is dropped, fields up to the

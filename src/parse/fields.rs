@@ -6,20 +6,11 @@
 use crate::ascii::{Overflow, push_digit};
 use memchr::memchr;
 
-use super::engine::{Loc, Piece, RawOutput, Span, State};
 use super::error::ParseError;
+use super::state::{IdLine, Loc, Piece, RawOutput, Span, State};
 use super::text::{fitting_prefix, lossy_copy, lossy_in_place, lossy_len};
 use super::tokenizer::{Field, has_nul};
 use super::utf8::{Utf8Window, repair_in_place};
-
-/// An `id` line arriving in pieces, written raw into an id slot.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct IdLine {
-    pub(super) slot: usize,
-    pub(super) len: usize,
-    pub(super) nul: bool,
-    pub(super) too_long: bool,
-}
 
 impl State {
     /// Acts on one piece of a field's value other than data, `input[start..end]`.

@@ -17,20 +17,24 @@
 
 mod engine;
 mod error;
+mod event;
 mod fields;
+mod limits;
 #[cfg(feature = "alloc")]
 mod owned;
 mod parser;
 mod regions;
+mod state;
 mod text;
 mod tokenizer;
 mod utf8;
 
 pub(crate) use engine::{Found, FoundEvent};
 pub use error::ParseError;
+pub use event::{Event, Output};
+pub use limits::Limits;
 #[cfg(feature = "alloc")]
 pub use owned::OwnedEvent;
-pub use parser::{DEFAULT_CAPACITY, Event, Feed, Output, Parser};
-pub use regions::Limits;
+pub use parser::{DEFAULT_CAPACITY, Feed, Parser};
 pub use tokenizer::{Field, Fragment, Token, Tokenizer, Tokens};
 pub(crate) use utf8::Utf8Window;

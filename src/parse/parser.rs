@@ -5,6 +5,9 @@
 //!
 //! | file | concern |
 //! |---|---|
+//! | `state.rs` | the state kept apart from the buffer, the bottom layer the others import |
+//! | `event.rs` | the [`Output`]s and [`Event`]s handed out |
+//! | `limits.rs` | [`Limits`], how the one buffer is divided |
 //! | `regions.rs` | how [`Limits`] cut the one buffer into regions, and what is copied there |
 //! | `engine.rs` | the dispatch loop and its fast paths for the lines most streams are made of |
 //! | `fields.rs` | the field handlers: data, event type, id, retry, comment |
@@ -21,76 +24,16 @@
 //! the hot path are forced inline on 64-bit targets only, where that pays; on microcontrollers
 //! the compiler decides, which keeps the firmware build small (`benches/footprint.sh`).
 
-use super::engine::{Found, FoundComment, FoundEvent, State, resolve_text};
+use super::engine::{Found, FoundComment, FoundEvent, resolve_text};
 use super::error::ParseError;
-use super::regions::Limits;
+use super::event::{Event, Output};
+use super::limits::Limits;
+use super::state::State;
 use super::utf8::Utf8Window;
 use crate::BufferTooSmall;
 
 /// The default buffer size of [`Parser::new`] when the type is written `Parser` alone.
 pub const DEFAULT_CAPACITY: usize = 4096;
-
-/// A dispatched event, borrowed from the input or from the parser's buffer.
-///
-/// All text is valid UTF-8: invalid sequences in the stream read as U+FFFD.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
-pub struct Event<'a> {
-    pub(super) event_type: &'a str,
-    pub(super) data: &'a str,
-    pub(super) id: &'a str,
-}
-
-impl<'a> Event<'a> {
-    /// Creates an event; an empty `event_type` means `message`. Mostly useful in tests.
-    pub const fn new(event_type: &'a str, data: &'a str, id: &'a str) -> Self {
-        Self {
-            event_type,
-            data,
-            id,
-        }
-    }
-
-    /// The event type: the last `event` value of the block, or `message` when there was none.
-    pub fn event_type(&self) -> &'a str {
-        if self.event_type.is_empty() {
-            "message"
-        } else {
-            self.event_type
-        }
-    }
-
-    /// Whether the block set an event type (an `event` line with a non-empty value).
-    pub fn has_event_type(&self) -> bool {
-        !self.event_type.is_empty()
-    }
-
-    /// The data: every `data` value of the block joined by line feeds.
-    pub fn data(&self) -> &'a str {
-        self.data
-    }
-
-    /// The last event ID in effect when the event was dispatched (`""` if none): the `id` of this
-    /// block, or of an earlier one.
-    pub fn id(&self) -> &'a str {
-        self.id
-    }
-}
-
-/// Something the parser found, in stream order.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-#[non_exhaustive]
-pub enum Output<'a> {
-    /// A complete event was dispatched.
-    Event(Event<'a>),
-    /// A valid `retry` field set the reconnection time to this many milliseconds (saturating at
-    /// `u64::MAX`). The spec applies it at once, even inside an event that is later dropped.
-    Retry(u64),
-    /// A comment line, without the leading colon and one optional space. The spec ignores
-    /// comments; they are offered for keep-alive handling.
-    Comment(&'a str),
-}
 
 /// An incremental, bounded, zero-copy `text/event-stream` parser.
 ///
