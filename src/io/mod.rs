@@ -47,6 +47,8 @@ mod futures_io;
 #[cfg(feature = "std")]
 mod hub;
 pub mod server;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 #[cfg(feature = "futures-io-0.3")]
 pub use futures_io::FuturesIo;
