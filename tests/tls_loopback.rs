@@ -449,3 +449,37 @@ fn pem_without_a_certificate_or_key_is_a_typed_error() {
     let with_ca = TlsConfig::without_roots().with_ca_pem(pki.ca_pem.as_bytes());
     assert_eq!(with_ca.unwrap().root_count(), 1);
 }
+
+#[test]
+fn one_connect_step_serves_http_and_https_urls() {
+    let pki = Pki::new("sansse test CA");
+    let plain = start_server(None, 4);
+    let tls = start_server(Some(&pki.leaf(&["localhost"], false)), 5);
+    let connector = pki.connector();
+
+    let mut runs = Vec::new();
+    for (secure, server) in [(false, &plain), (true, &tls)] {
+        let hub = server.hub;
+        runs.push(bounded(async {
+            let tcp = smol::net::TcpStream::connect(server.addr).await.unwrap();
+            let mut stream = connector
+                .connect_maybe(secure, "localhost", tcp)
+                .await
+                .unwrap();
+            let is_tls = stream.get_ref().is_tls();
+            let events = stream_events(&mut stream, &request("localhost", None), 1, || {
+                hub.publish(None, "either way").unwrap();
+            })
+            .await;
+            (is_tls, events)
+        }));
+    }
+
+    assert_eq!(
+        runs,
+        [
+            (false, vec![event("either way", "4-1")]),
+            (true, vec![event("either way", "5-1")]),
+        ]
+    );
+}

@@ -14,6 +14,10 @@
 //! with the host name it dialled; the handshake and every later read and write only poll that
 //! stream. So the module works on any executor and picks none.
 //!
+//! A client whose connect step serves both `http://` and `https://` URLs (say, across a
+//! redirect) calls [`TlsConnector::connect_maybe`], whose [`MaybeTlsStream`] is one type for
+//! both; the scheme decides, never the port, and an `https://` URL never ends up in plain text.
+//!
 //! # How the server's certificate is verified
 //!
 //! [`TlsConnector::connect`] runs rustls' standard WebPKI verification, which cannot be turned
@@ -86,6 +90,9 @@
 //! ```
 
 use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use std::boxed::Box;
 use std::format;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -497,6 +504,87 @@ impl TlsConnector {
             .await
             .map_err(|error| TlsError::from_handshake(Some(host), error))?;
         Ok(FuturesIo::new(tls))
+    }
+
+    /// [`TlsConnector::connect`] when `secure` (an `https://` URL), else `stream` as it is
+    /// (`http://`): one stream type for a client whose connect step serves both schemes, as
+    /// after a redirect from one to the other.
+    ///
+    /// # Errors
+    ///
+    /// As [`TlsConnector::connect`] when `secure`; never otherwise.
+    pub async fn connect_maybe<S>(
+        &self,
+        secure: bool,
+        host: &str,
+        stream: S,
+    ) -> Result<FuturesIo<MaybeTlsStream<S>>, TlsError>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        if !secure {
+            return Ok(FuturesIo::new(MaybeTlsStream::Plain(stream)));
+        }
+        let tls = self.connect(host, stream).await?.into_inner();
+        Ok(FuturesIo::new(MaybeTlsStream::Tls(Box::new(tls))))
+    }
+}
+
+/// A client stream that is TLS or plain, from [`TlsConnector::connect_maybe`]. Reads,
+/// writes, flushes and closes go to whichever it is.
+#[derive(Debug)]
+pub enum MaybeTlsStream<S> {
+    /// Plain text (`http://`).
+    Plain(S),
+    /// TLS (`https://`), verified. Boxed: a TLS session holds about a kilobyte of state,
+    /// which the plain form should not carry.
+    Tls(Box<ClientTlsStream<S>>),
+}
+
+impl<S> MaybeTlsStream<S> {
+    /// Whether this is the TLS form.
+    pub const fn is_tls(&self) -> bool {
+        matches!(self, Self::Tls(_))
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for MaybeTlsStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(stream) => Pin::new(stream).poll_read(cx, buf),
+            Self::Tls(stream) => Pin::new(stream).poll_read(cx, buf),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for MaybeTlsStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Self::Plain(stream) => Pin::new(stream).poll_write(cx, buf),
+            Self::Tls(stream) => Pin::new(stream).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(stream) => Pin::new(stream).poll_flush(cx),
+            Self::Tls(stream) => Pin::new(stream).poll_flush(cx),
+        }
+    }
+
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Self::Plain(stream) => Pin::new(stream).poll_close(cx),
+            Self::Tls(stream) => Pin::new(stream).poll_close(cx),
+        }
     }
 }
 
