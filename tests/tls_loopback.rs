@@ -7,7 +7,8 @@
 //! `Last-Event-ID` resumes after it; an unknown issuer, a certificate for another host and an
 //! expired certificate each fail the handshake with their own `TlsError`; a plain-TCP client
 //! gets no events from the TLS server, and a TLS client against a plain server gets an error,
-//! never plain text. Every wait is bounded.
+//! never plain text; one connect step serves `http://` and `https://`; the platform store
+//! (`SSL_CERT_FILE`, in a child process) supplies roots. Every wait is bounded.
 
 mod server_support;
 
@@ -482,4 +483,67 @@ fn one_connect_step_serves_http_and_https_urls() {
             (true, vec![event("either way", "5-1")]),
         ]
     );
+}
+
+/// Set in the child process of [`platform_roots_are_read_from_the_platform_store`]: the
+/// directory holding the files the parent wrote.
+const CHILD_DIR: &str = "SANSSE_TLS_PLATFORM_CHILD";
+
+#[test]
+fn platform_roots_are_read_from_the_platform_store() {
+    // The platform store is process-wide state (SSL_CERT_FILE), so the check runs in a child
+    // process of this test binary with the variable set to a file holding the test CA.
+    if let Ok(dir) = std::env::var(CHILD_DIR) {
+        let dir = std::path::Path::new(&dir);
+        let config = TlsConfig::without_roots().with_platform_roots().unwrap();
+        assert_eq!(config.root_count(), 1, "only SSL_CERT_FILE's CA");
+        let acceptor = TlsAcceptor::from_pem_files(dir.join("cert.pem"), dir.join("key.pem"));
+        let leaf = Leaf {
+            cert_pem: std::fs::read_to_string(dir.join("cert.pem")).unwrap(),
+            key_pem: std::fs::read_to_string(dir.join("key.pem")).unwrap(),
+        };
+        assert!(acceptor.is_ok(), "{acceptor:?}");
+        let server = start_server(Some(&leaf), 6);
+        let hub = server.hub;
+        let events = bounded(async {
+            let mut tls = connect(&TlsConnector::new(config), "localhost", server.addr)
+                .await
+                .unwrap();
+            stream_events(&mut tls, &request("localhost", None), 1, || {
+                hub.publish(None, "trusted by the platform").unwrap();
+            })
+            .await
+        });
+        assert_eq!(events, [event("trusted by the platform", "6-1")]);
+        return;
+    }
+    let pki = Pki::new("sansse platform CA");
+    let leaf = pki.leaf(&["localhost"], false);
+    let dir = std::env::temp_dir().join(format!("sansse-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("ca.pem"), &pki.ca_pem).unwrap();
+    std::fs::write(dir.join("cert.pem"), &leaf.cert_pem).unwrap();
+    std::fs::write(dir.join("key.pem"), &leaf.key_pem).unwrap();
+
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "platform_roots_are_read_from_the_platform_store",
+            "--nocapture",
+        ])
+        .env(CHILD_DIR, &dir)
+        .env("SSL_CERT_FILE", dir.join("ca.pem"))
+        .env_remove("SSL_CERT_DIR")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let stdout = String::from_utf8_lossy(&child.stdout);
+    assert!(
+        child.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&child.stderr)
+    );
+    // The child ran the test, not zero tests.
+    assert!(stdout.contains("1 passed"), "{stdout}");
 }
