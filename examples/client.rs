@@ -25,8 +25,8 @@
 //! usage; 3 when the server's answer can never become a stream (a `404`, the wrong content
 //! type, a redirect to `https`); 4 when stdout failed.
 //!
-//! The loop is `sansse::io::client::run` on smol: the connector and the timer below are the
-//! only lines that know about the runtime.
+//! The client is `sansse::Client`, pulled on smol: the connect closure is the only piece that
+//! knows about the runtime (the crate's `StdTimer` runs on any executor).
 
 use core::ops::ControlFlow;
 use core::time::Duration;
@@ -34,13 +34,11 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use sansse::backoff::BackoffConfig;
-use sansse::client::{ClientConfig, ClientSession, ClientStorage, CloseReason, SessionEvent};
+use sansse::client::{CloseReason, SessionEvent};
 use sansse::heartbeat::IdleConfig;
 use sansse::http::{Location, LocationError, Scheme};
-use sansse::io::client::{Connect, Ended, Handler, run};
-use sansse::io::{FuturesIo, Timer};
-use sansse::time::StdOrigin;
-use sansse::{Event, Instant, ParseError};
+use sansse::io::{FuturesIo, StdTimer};
+use sansse::{Client, ClientConfig, ClientItem, ClientMemory, Event, ParseError};
 
 #[path = "common/json.rs"]
 mod json;
@@ -93,12 +91,26 @@ fn main() -> ExitCode {
         );
     }
 
-    let mut timer = SmolTimer(StdOrigin::now());
     // Room for 1 MiB events; the parser skips (and reports) anything larger.
-    let mut storage = Box::new(ClientStorage::<{ 1 << 20 }, 8192, 8192, 2048>::new());
+    let mut memory = Box::new(ClientMemory::<
+        { 1 << 20 },
+        8192,
+        8192,
+        2048,
+        { 16 << 10 },
+        8192,
+    >::new());
     let seed = std::process::id().into();
-    let mut session = match ClientSession::new(timer.now(), config, storage.buffers(), seed) {
-        Ok(session) => session,
+    // smol's TCP connect, the one runtime-specific piece of the program.
+    let connect = async |host: &str, port: u16| {
+        let stream = smol::net::TcpStream::connect((host, port)).await?;
+        // The request goes out in one piece; coalescing would only delay it.
+        stream.set_nodelay(true)?;
+        Ok::<_, io::Error>(FuturesIo::new(stream))
+    };
+    let mut client = match Client::with_timer(config, connect, StdTimer::new(), seed, &mut *memory)
+    {
+        Ok(client) => client,
         Err(error) => {
             eprintln!("client: {error}");
             return ExitCode::from(2);
@@ -111,26 +123,37 @@ fn main() -> ExitCode {
         resume_id: args.last_event_id.clone(),
         output_failed: None,
     };
-    let (mut rx, mut tx) = (vec![0u8; 16 << 10], vec![0u8; 8192]);
-    let ended = smol::block_on(run(
-        &mut Smol,
-        &mut timer,
-        &mut session,
-        &mut printer,
-        &mut rx,
-        &mut tx,
-    ));
+    // `Some(reason)` when the session closed, `None` when the printer stopped.
+    let closed = smol::block_on(async {
+        while let Some(item) = client.next().await {
+            let flow = match item {
+                ClientItem::Event(event) => printer.on_message(Ok(event)),
+                ClientItem::Skipped(skipped) => printer.on_message(Err(skipped)),
+                ClientItem::Story(event) => {
+                    let flow = printer.on_event(event);
+                    if let SessionEvent::Closed { reason } = event {
+                        return Some(reason);
+                    }
+                    flow
+                }
+                _ => ControlFlow::Continue(()),
+            };
+            if flow.is_break() {
+                return None;
+            }
+        }
+        None
+    });
 
-    match (ended, printer.output_failed) {
+    match (closed, printer.output_failed) {
         (_, Some(error)) if error.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         (_, Some(error)) => {
             eprintln!("client: stdout: {error}");
             ExitCode::from(4)
         }
         // The story (on stderr) already said why.
-        (Ended::Stopped, None) => ExitCode::SUCCESS,
-        (Ended::Closed { reason }, None) => exit_code(reason),
-        (_, None) => ExitCode::FAILURE,
+        (None, None) => ExitCode::SUCCESS,
+        (Some(reason), None) => exit_code(reason),
     }
 }
 
@@ -169,12 +192,9 @@ impl Printer {
     }
 }
 
-impl Handler for Printer {
-    fn on_message(
-        &mut self,
-        _: Instant,
-        message: Result<Event<'_>, ParseError>,
-    ) -> ControlFlow<()> {
+impl Printer {
+    /// Prints an event (or reports a skipped one); `Break` once `max_events` are printed.
+    fn on_message(&mut self, message: Result<Event<'_>, ParseError>) -> ControlFlow<()> {
         let event = match message {
             Ok(event) => event,
             Err(skipped) => {
@@ -193,7 +213,8 @@ impl Handler for Printer {
         ControlFlow::Continue(())
     }
 
-    fn on_event(&mut self, _: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
+    /// Tells the story on stderr, and the reconnection time on stdout.
+    fn on_event(&mut self, event: SessionEvent<'_>) -> ControlFlow<()> {
         match event {
             SessionEvent::Open { status, .. } if self.resume_id.is_empty() => {
                 eprintln!("client: open ({status})");
@@ -225,34 +246,6 @@ impl Handler for Printer {
             _ => {}
         }
         ControlFlow::Continue(())
-    }
-}
-
-/// smol's TCP connect, the one runtime-specific piece of the connection side.
-struct Smol;
-
-impl Connect for Smol {
-    type Conn<'c> = FuturesIo<smol::net::TcpStream>;
-    type Error = io::Error;
-
-    async fn connect(&mut self, host: &str, port: u16) -> io::Result<Self::Conn<'_>> {
-        let stream = smol::net::TcpStream::connect((host, port)).await?;
-        // The request goes out in one piece; coalescing would only delay it.
-        stream.set_nodelay(true)?;
-        Ok(FuturesIo::new(stream))
-    }
-}
-
-/// smol's timer against the program's start: the whole clock side.
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
     }
 }
 

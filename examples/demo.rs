@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The server (the crate's async server loop on smol, one replay ring for every connection)
-//! publishes an event every 20 ms. Four clients (the crate's async client loop, each on its
+//! publishes an event every 20 ms. Four clients (the crate's pull `Client`, each on its
 //! own thread) follow it on 127.0.0.1, and the demo breaks their connections one way each:
 //!
 //! - **bob**: the connection dies in the middle of an event. The client drops the partial
@@ -45,19 +45,18 @@ use embedded_io_async::{Read, Write};
 use std::time::Instant as StdInstant;
 
 use sansse::backoff::BackoffConfig;
-use sansse::client::{ClientConfig, ClientSession, ClientStorage, SessionEvent as ClientEvent};
+use sansse::client::SessionEvent as ClientEvent;
 use sansse::encode::EventName;
 use sansse::heartbeat::IdleConfig;
 use sansse::http::{ErrorResponse, RequestHead};
-use sansse::io::client::{self, Connect, Ended};
 use sansse::io::server::{self, Answer};
-use sansse::io::{FuturesIo, StdHub, Timer};
+use sansse::io::{FuturesIo, StdHub, StdTimer};
 use sansse::replay::{Gap, Ring};
 use sansse::server::{
     AcceptOptions, OverrunPolicy, ServerConfig, SessionEvent as ServerEvent, StreamStart,
 };
 use sansse::time::StdOrigin;
-use sansse::{Event, Instant, ParseError};
+use sansse::{Client, ClientConfig, ClientItem, ClientMemory, Event, Instant, ParseError};
 
 /// The replay ring every connection reads: the last 128 events (2.5 s of them).
 type Log = Ring<128, { 32 << 10 }>;
@@ -501,7 +500,8 @@ async fn connection(stream: smol::Async<TcpStream>, hub: Arc<StdHub<Log>>, demo:
         control,
         name,
     };
-    let _ = server::Server::new()
+    // The demo's one origin, so server and client times in the log compare.
+    let _ = server::Server::with_timer(StdTimer::with_origin(demo.origin))
         .with_config(SERVER)
         .serve_with(&mut link, &*hub, &mut storage, &mut handler)
         .await;
@@ -679,28 +679,40 @@ fn spawn_client(demo: &Arc<Demo>, name: &'static str, port: u16, seed: u64) -> J
             .with_port(port)
             .with_idle(IDLE)
             .with_backoff(BackoffConfig::new().with_max_backoff(Duration::from_secs(2)));
-        let mut timer = SmolTimer(demo.origin);
-        let mut storage = ClientStorage::<2048, 1024, 512, 128>::new();
-        let mut session = ClientSession::new(timer.now(), config, storage.buffers(), seed)
+        let mut memory = ClientMemory::<2048, 1024, 512, 128, 1024, 512>::new();
+        // smol's TCP connect: the connection side of the runtime.
+        let connect = async |host: &str, port: u16| {
+            let stream = smol::net::TcpStream::connect((host, port)).await?;
+            stream.set_nodelay(true)?;
+            Ok::<_, io::Error>(FuturesIo::new(stream))
+        };
+        let timer = StdTimer::with_origin(demo.origin);
+        let mut client = Client::with_timer(config, connect, timer, seed, &mut memory)
             .expect("a request that fits");
-        let mut handler = Follower {
+        let mut follower = Follower {
             name,
             demo: &demo,
             last_id: String::new(),
             reconnected: false,
         };
-        let (mut rx, mut tx) = ([0u8; 1024], [0u8; 512]);
-        let ended = smol::block_on(client::run(
-            &mut Smol,
-            &mut timer,
-            &mut session,
-            &mut handler,
-            &mut rx,
-            &mut tx,
-        ));
-        if ended != Ended::Stopped {
-            say(name, &format!("ended early: {ended:?}"));
-        }
+        smol::block_on(async {
+            while let Some(item) = client.next().await {
+                let flow = match item {
+                    ClientItem::Event(event) => follower.on_message(Ok(event)),
+                    ClientItem::Skipped(skipped) => follower.on_message(Err(skipped)),
+                    ClientItem::Story(event) => {
+                        if let ClientEvent::Closed { reason } = event {
+                            say(name, &format!("ended early: closed: {reason}"));
+                        }
+                        follower.on_event(event)
+                    }
+                    _ => ControlFlow::Continue(()),
+                };
+                if flow.is_break() {
+                    break;
+                }
+            }
+        });
     })
 }
 
@@ -714,12 +726,9 @@ struct Follower<'d> {
     reconnected: bool,
 }
 
-impl client::Handler for Follower<'_> {
-    fn on_message(
-        &mut self,
-        _: Instant,
-        message: Result<Event<'_>, ParseError>,
-    ) -> ControlFlow<()> {
+impl Follower<'_> {
+    /// Counts an event; `Break` at the `end` event.
+    fn on_message(&mut self, message: Result<Event<'_>, ParseError>) -> ControlFlow<()> {
         let Ok(event) = message else {
             say(self.name, "an event too large for the buffer was skipped");
             return ControlFlow::Continue(());
@@ -789,7 +798,8 @@ impl client::Handler for Follower<'_> {
         ControlFlow::Continue(())
     }
 
-    fn on_event(&mut self, _: Instant, event: ClientEvent<'_>) -> ControlFlow<()> {
+    /// Narrates the story.
+    fn on_event(&mut self, event: ClientEvent<'_>) -> ControlFlow<()> {
         match event {
             ClientEvent::Open { .. } => {
                 let mut stats = self.demo.stats(self.name);
@@ -824,32 +834,10 @@ impl client::Handler for Follower<'_> {
 
 /// The number in an event's data, `#123 ...`.
 fn number(data: &str) -> Option<u64> {
-    data.strip_prefix('#')?.split(' ').next()?.parse().ok()
-}
-
-/// smol's TCP connect: the connection side of the runtime.
-struct Smol;
-
-impl Connect for Smol {
-    type Conn<'c> = FuturesIo<smol::net::TcpStream>;
-    type Error = io::Error;
-
-    async fn connect(&mut self, host: &str, port: u16) -> io::Result<Self::Conn<'_>> {
-        let stream = smol::net::TcpStream::connect((host, port)).await?;
-        stream.set_nodelay(true)?;
-        Ok(FuturesIo::new(stream))
-    }
-}
-
-/// smol's timer against the demo's start: the clock side of the runtime.
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
-    }
+    let digits = data.strip_prefix('#')?.split(' ').next()?;
+    // Digits only: `str::parse` would also take `+7` from whatever the server sent.
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| digits.parse().ok())?
 }

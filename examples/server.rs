@@ -54,8 +54,8 @@ use embedded_io_async::{Read as _, Write as _};
 use sansse::Instant;
 use sansse::encode::EventName;
 use sansse::http::{ErrorResponse, RequestHead};
-use sansse::io::server::{Answer, DefaultTimer, Handler, Served, Server, ServerStorage};
-use sansse::io::{FuturesIo, Hub, StdHub};
+use sansse::io::server::{Answer, Handler, Served, Server, ServerStorage};
+use sansse::io::{FuturesIo, Hub, StdHub, StdTimer};
 use sansse::replay::{EventSeq, PublishError, Ring};
 use sansse::server::{
     AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
@@ -264,7 +264,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin>(app: &App, id: u64, strea
 /// What every connection shares. Single-threaded (one `LocalExecutor`), hence `Cell`s.
 struct App {
     options: Options,
-    server: Server<'static, DefaultTimer>,
+    server: Server<'static, StdTimer>,
     /// The TLS acceptor with `--tls-cert`, or `None` for plain HTTP.
     tls: Option<Tls>,
     origin: StdOrigin,
@@ -362,14 +362,13 @@ struct Conn<'a> {
 }
 
 /// The parts of a handed-back request head its answer reads.
-#[derive(Default)]
 struct Handed {
     method: String,
     path: String,
     target: String,
     query: Option<String>,
-    chunked: bool,
-    content_length: Option<Vec<u8>>,
+    /// The body's length, or the refusal to send instead, read while the head was at hand.
+    body_length: Result<usize, (u16, Vec<u8>)>,
 }
 
 impl Handed {
@@ -379,8 +378,19 @@ impl Handed {
             path: request.path().to_owned(),
             target: request.target().to_owned(),
             query: request.query().map(str::to_owned),
-            chunked: request.header("transfer-encoding").is_some(),
-            content_length: request.header("content-length").map(<[u8]>::to_vec),
+            body_length: body_length(request),
+        }
+    }
+}
+
+impl Default for Handed {
+    fn default() -> Self {
+        Self {
+            method: String::new(),
+            path: String::new(),
+            target: String::new(),
+            query: None,
+            body_length: Ok(0),
         }
     }
 }
@@ -516,6 +526,32 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
     response
 }
 
+/// The length of a `POST /publish` body, or the answer that refuses it.
+///
+/// The length comes from the crate's strict reader (RFC 9112 section 6.3): `+4`, `-1`, two
+/// different values or a value past `u64::MAX` are a 400, because a server that guessed would
+/// read the body boundary differently from a proxy in front of it (request smuggling). Two
+/// identical values are one length, as RFC 9110 section 8.6 allows. A chunked body is refused
+/// with 411 rather than decoded.
+fn body_length(request: &RequestHead<'_>) -> Result<usize, (u16, Vec<u8>)> {
+    if request.header("transfer-encoding").is_some() {
+        return Err((
+            411,
+            plain(411, "Length Required", "send a Content-Length\n"),
+        ));
+    }
+    let Ok(length) = request.content_length() else {
+        return Err((400, error_bytes(ErrorResponse::bad_request())));
+    };
+    match usize::try_from(length.unwrap_or(0)) {
+        Ok(length) if length <= MAX_BODY => Ok(length),
+        _ => {
+            let text = format!("at most {MAX_BODY} bytes\n");
+            Err((413, plain(413, "Content Too Large", &text)))
+        }
+    }
+}
+
 /// `POST /publish[?event=NAME]`: the body becomes one event's data.
 async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
     app: &App,
@@ -523,26 +559,10 @@ async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
     request: &Handed,
     body_start: &[u8],
 ) -> (u16, Vec<u8>) {
-    if request.chunked {
-        return (
-            411,
-            plain(411, "Length Required", "send a Content-Length\n"),
-        );
-    }
-    let length = match request.content_length.as_deref() {
-        None => 0,
-        Some(value) => match core::str::from_utf8(value)
-            .ok()
-            .and_then(|v| v.parse().ok())
-        {
-            Some(length) => length,
-            None => return (400, error_bytes(ErrorResponse::bad_request())),
-        },
+    let length = match &request.body_length {
+        Ok(length) => *length,
+        Err(refusal) => return refusal.clone(),
     };
-    if length > MAX_BODY {
-        let text = format!("at most {MAX_BODY} bytes\n");
-        return (413, plain(413, "Content Too Large", &text));
-    }
     let name = query_param(request.query.as_deref(), "event");
     let name = match name.as_deref().map(EventName::new) {
         None => None,
@@ -664,8 +684,10 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        // Two hex digits exactly: `from_str_radix` alone would also take a sign (`%+5`).
         let hex = bytes
             .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
             .and_then(|h| core::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
@@ -833,3 +855,72 @@ function finish() {
 </script>
 </html>
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sansse::http::{HeadLimits, HeadStatus, RequestReader};
+
+    /// The status `body_length` answers a `POST /publish` with these header lines, or 200 with
+    /// the length it accepted.
+    fn status_for(lines: &[&str]) -> (u16, usize) {
+        let mut input = String::from("POST /publish HTTP/1.1\r\nHost: h\r\n");
+        for line in lines {
+            input.push_str(line);
+            input.push_str("\r\n");
+        }
+        input.push_str("\r\n");
+        let mut storage = [0u8; 1024];
+        let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
+        let status = reader.handle_bytes(input.as_bytes());
+        assert!(matches!(status, Ok(HeadStatus::Complete { .. })));
+        match body_length(&reader.head().unwrap()) {
+            Ok(length) => (200, length),
+            Err((status, _)) => (status, 0),
+        }
+    }
+
+    #[test]
+    fn publish_takes_a_plain_length() {
+        assert_eq!(status_for(&["Content-Length: 4"]), (200, 4));
+        assert_eq!(status_for(&[]), (200, 0));
+    }
+
+    #[test]
+    fn publish_refuses_a_signed_length() {
+        assert_eq!(status_for(&["Content-Length: +4"]).0, 400);
+        assert_eq!(status_for(&["Content-Length: -1"]).0, 400);
+    }
+
+    #[test]
+    fn publish_refuses_two_different_lengths() {
+        let lines = ["Content-Length: 4", "Content-Length: 5"];
+        assert_eq!(status_for(&lines).0, 400);
+        assert_eq!(status_for(&["Content-Length: 4, 5"]).0, 400);
+    }
+
+    #[test]
+    fn publish_accepts_two_identical_lengths_as_one() {
+        let lines = ["Content-Length: 4", "Content-Length: 4"];
+        assert_eq!(status_for(&lines), (200, 4));
+    }
+
+    #[test]
+    fn publish_refuses_a_length_past_u64_max_and_caps_large_ones() {
+        assert_eq!(status_for(&["Content-Length: 18446744073709551616"]).0, 400);
+        assert_eq!(status_for(&["Content-Length: 18446744073709551615"]).0, 413);
+        assert_eq!(status_for(&["Content-Length: 8193"]).0, 413);
+    }
+
+    #[test]
+    fn publish_refuses_a_chunked_body() {
+        assert_eq!(status_for(&["Transfer-Encoding: chunked"]).0, 411);
+    }
+
+    #[test]
+    fn percent_decoding_takes_two_hex_digits_only() {
+        assert_eq!(percent_decode("a%20b+c"), "a b c");
+        assert_eq!(percent_decode("%+5"), "% 5");
+        assert_eq!(percent_decode("%-1"), "%-1");
+    }
+}

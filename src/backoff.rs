@@ -49,6 +49,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::ascii::millis;
 use crate::time::{Instant, Monotonic};
 
 /// Settings for [`Backoff`], built with `const fn`s so they can live in a `static`.
@@ -345,8 +346,8 @@ impl Backoff {
         self.reconnection_time_ms = self.config.clamp_reconnection_ms(ms);
     }
 
-    /// Makes the next delay at least `delay`, from a `Retry-After` header (see
-    /// [`parse_retry_after`]).
+    /// Makes the next delay at least `delay`, from a `Retry-After` header (as
+    /// [`ResponseHead::retry_after`](crate::http::ResponseHead::retry_after) reads it).
     ///
     /// The value is lowered to the configured `max_retry_after` and applies to the next call of
     /// [`Backoff::next_attempt`] only; a later call replaces an earlier one, and a connection
@@ -585,39 +586,6 @@ impl fmt::Display for GiveUp {
 
 impl core::error::Error for GiveUp {}
 
-/// Parses a `Retry-After` header value in its delta-seconds form (RFC 9110, section 10.2.3).
-///
-/// Optional whitespace around the value is ignored; the rest must be ASCII digits. A value too
-/// large for a `u64` saturates, and [`Backoff::set_retry_after`] lowers it to its cap anyway.
-/// The HTTP-date form returns `None`: comparing it with local time would need a wall clock, which
-/// this crate does not have, and callers are better served by their backoff than by a guess.
-///
-/// # Examples
-///
-/// ```
-/// use core::time::Duration;
-/// use sansse::backoff::parse_retry_after;
-///
-/// assert_eq!(parse_retry_after(b"120"), Some(Duration::from_secs(120)));
-/// assert_eq!(parse_retry_after(b" 5\t"), Some(Duration::from_secs(5)));
-/// assert_eq!(parse_retry_after(b"Fri, 31 Dec 1999 23:59:59 GMT"), None);
-/// assert_eq!(parse_retry_after(b"-1"), None);
-/// ```
-pub fn parse_retry_after(value: &[u8]) -> Option<Duration> {
-    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = value.iter().position(|b| !is_ows(b))?;
-    let end = value.iter().rposition(|b| !is_ows(b))? + 1;
-    let digits = value.get(start..end)?;
-    let mut secs: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        secs = secs.saturating_mul(10).saturating_add(u64::from(b - b'0'));
-    }
-    Some(Duration::from_secs(secs))
-}
-
 /// SplitMix64 (Steele, Lea and Flood, 2014): tiny, fast, and good for any seed including zero,
 /// which is all jitter needs. Not for anything secret.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -632,11 +600,6 @@ impl SplitMix64 {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-}
-
-/// Whole milliseconds of `d`, saturating.
-const fn millis(d: Duration) -> u64 {
-    Instant::ZERO.saturating_add(d).as_millis()
 }
 
 #[cfg(test)]
@@ -1082,34 +1045,6 @@ mod tests {
             std::format!("{}", GiveUp::Elapsed { elapsed: ms(2_500) }),
             "gave up after 2500 ms of outage"
         );
-    }
-
-    #[test]
-    fn retry_after_parsing_table() {
-        let cases: &[(&[u8], Option<u64>)] = &[
-            (b"0", Some(0)),
-            (b"120", Some(120)),
-            (b"007", Some(7)),
-            (b" 30 ", Some(30)),
-            (b"\t30", Some(30)),
-            (b"99999999999999999999999", Some(u64::MAX)),
-            (b"", None),
-            (b"   ", None),
-            (b"1.5", None),
-            (b"+3", None),
-            (b"-3", None),
-            (b"3 0", None),
-            (b"3s", None),
-            (b"Wed, 21 Oct 2015 07:28:00 GMT", None),
-            ("\u{0663}".as_bytes(), None), // Arabic-Indic digit three is not ASCII
-        ];
-        for &(input, want) in cases {
-            assert_eq!(
-                parse_retry_after(input),
-                want.map(Duration::from_secs),
-                "input {input:?}"
-            );
-        }
     }
 
     /// The documented bounds of attempt `n`'s delay, without `Retry-After`.

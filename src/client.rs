@@ -68,6 +68,7 @@ pub use config::{ClientBuffers, ClientConfig, ClientStorage, ConfigError, Resume
 /// The I/O error kinds [`ClientSession::handle_error`] takes, re-exported so a shell needs no
 /// direct dependency on `embedded-io`.
 pub use embedded_io::ErrorKind;
+pub(crate) use messages::Cursor;
 pub use messages::Messages;
 pub use outputs::{
     AckError, Action, CloseReason, Deadline, ReconnectReason, RequestBuildError, SessionEvent,
@@ -139,7 +140,7 @@ const EVENT_QUEUE: usize = 8;
 /// assert!(matches!(session.poll_action(), Some(Action::Connect { host: "example.com", port: 80, .. })));
 /// session.handle_connected(Instant::from_millis(5)).unwrap();
 /// let mut out = [0u8; 256];
-/// let n = session.poll_transmit(&mut out).unwrap();
+/// let n = session.poll_transmit(Instant::from_millis(5), &mut out).unwrap();
 /// assert!(out[..n].starts_with(b"GET /events HTTP/1.1\r\n"));
 ///
 /// let response = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\nid: 1\ndata: hi\n\n";
@@ -150,13 +151,13 @@ const EVENT_QUEUE: usize = 8;
 /// drop(messages);
 /// assert!(matches!(session.poll_event(), Some(SessionEvent::Open { status: 200, .. })));
 /// ```
-pub struct ClientSession<'b> {
-    config: ClientConfig<'b>,
+pub struct ClientSession<'buf> {
+    config: ClientConfig<'buf>,
     clock: Monotonic,
-    parser: Parser<&'b mut [u8]>,
-    head: ResponseReader<'b>,
-    transmit: &'b mut [u8],
-    redirect: &'b mut [u8],
+    parser: Parser<&'buf mut [u8]>,
+    head: ResponseReader<'buf>,
+    transmit: &'buf mut [u8],
+    redirect: &'buf mut [u8],
     backoff: Backoff,
     phase: Phase,
     link_down: bool,
@@ -164,7 +165,7 @@ pub struct ClientSession<'b> {
     /// The request head in `transmit` is `tx_head` bytes; `tx_sent` counts head and body sent.
     tx_head: usize,
     tx_sent: usize,
-    tx_body: &'b [u8],
+    tx_body: &'buf [u8],
     /// A `Connect` was handed out and not yet matched by a `Disconnect`.
     socket: bool,
     pending_connect: bool,
@@ -176,11 +177,19 @@ pub struct ClientSession<'b> {
     /// Acknowledged mode: an event was skipped while the application had acknowledged every
     /// event handed out, so its id is acknowledged as soon as its block commits it.
     skip_pending: bool,
+    /// Acknowledged mode: an event was skipped while events before it were still
+    /// unacknowledged; `skip_before` is the id of the last event handed out before it, and the
+    /// skipped block's id is owed once its block commits it (see `settle_skip`).
+    skip_await: bool,
+    skip_before: String<ID_CAPACITY>,
+    /// The skipped event's id, acknowledged along with `skip_before` when the application
+    /// acknowledges that (no event was handed out after the skip).
+    skip_owed: Option<String<ID_CAPACITY>>,
     /// The response head limit: the head buffer or the configured limit, whichever is smaller.
     head_limit: usize,
 }
 
-impl<'b> ClientSession<'b> {
+impl<'buf> ClientSession<'buf> {
     /// Creates a session at `now` and starts the first attempt: the first
     /// [`poll_action`](Self::poll_action) is a `Connect`. If the link is down, call
     /// [`handle_link_down`](Self::handle_link_down) before polling.
@@ -195,8 +204,8 @@ impl<'b> ClientSession<'b> {
     /// accepts, or the response head limit is below [`MIN_HEAD_BUFFER`].
     pub fn new(
         now: Instant,
-        config: ClientConfig<'b>,
-        buffers: ClientBuffers<'b>,
+        config: ClientConfig<'buf>,
+        buffers: ClientBuffers<'buf>,
         seed: u64,
     ) -> Result<Self, ConfigError> {
         let ClientBuffers {
@@ -243,6 +252,9 @@ impl<'b> ClientSession<'b> {
             persist: false,
             acked,
             skip_pending: false,
+            skip_await: false,
+            skip_before: String::new(),
+            skip_owed: None,
             head_limit,
         };
         session.check_request()?;
@@ -321,7 +333,15 @@ impl<'b> ClientSession<'b> {
         &'s mut self,
         now: Instant,
         bytes: &'i [u8],
-    ) -> Messages<'s, 'b, 'i> {
+    ) -> Messages<'s, 'buf, 'i> {
+        let (now, cursor) = self.take_bytes(now, bytes);
+        Messages::new(self, now, bytes, cursor)
+    }
+
+    /// The part of [`handle_bytes`](Self::handle_bytes) before any message: reads the response
+    /// head, re-arms the idle watchdog, and returns the clamped `now` with a cursor at the
+    /// start of the body within `bytes`.
+    pub(crate) fn take_bytes(&mut self, now: Instant, bytes: &[u8]) -> (Instant, Cursor) {
         let now = self.clock.observe(now);
         let body = match &mut self.phase {
             Phase::Connecting {
@@ -335,7 +355,9 @@ impl<'b> ClientSession<'b> {
             }
             Phase::Connecting { .. } | Phase::Waiting { .. } | Phase::Closed => &[],
         };
-        Messages::new(self, now, body)
+        // The body is always a suffix of `bytes` (or empty).
+        let start = bytes.len().saturating_sub(body.len());
+        (now, Cursor::new(start, body.is_empty()))
     }
 
     /// Reports that the server closed the connection (a read returned 0).
@@ -436,6 +458,11 @@ impl<'b> ClientSession<'b> {
     /// Acknowledges that the application has processed the event with this id (and everything
     /// before it): the next reconnect sends it as `Last-Event-ID`. An empty id clears it.
     ///
+    /// This is the one way to acknowledge. Take the id from the event you finished
+    /// ([`Event::id`](crate::Event::id)), or [`last_event_id`](Self::last_event_id) to
+    /// acknowledge everything dispatched so far; copy it first if the event still borrows the
+    /// session (the id is at most [`ID_CAPACITY`] bytes).
+    ///
     /// A [`SessionEvent::PersistId`] follows; persisting it is what makes the acknowledgement
     /// survive a restart.
     ///
@@ -443,7 +470,8 @@ impl<'b> ClientSession<'b> {
     ///
     /// [`AckError::NotAcknowledgedMode`] unless the config set [`ResumeMode::Acknowledged`];
     /// [`AckError::IdTooLong`] for an id longer than the parser accepts.
-    pub fn ack(&mut self, id: &str) -> Result<(), AckError> {
+    pub fn ack(&mut self, now: Instant, id: &str) -> Result<(), AckError> {
+        self.clock.observe(now);
         if self.config.resume != ResumeMode::Acknowledged {
             return Err(AckError::NotAcknowledgedMode);
         }
@@ -454,23 +482,17 @@ impl<'b> ClientSession<'b> {
         self.acked.clear();
         // Cannot fail: `max` is at most `ID_CAPACITY`.
         let _ = self.acked.push_str(id);
-        self.persist = true;
-        Ok(())
-    }
-
-    /// Acknowledges every event dispatched so far: the parser's last event ID becomes the
-    /// acknowledged id. [`Messages::ack`] does the same inside the message loop.
-    ///
-    /// # Errors
-    ///
-    /// [`AckError::NotAcknowledgedMode`] unless the config set [`ResumeMode::Acknowledged`].
-    pub fn ack_dispatched(&mut self) -> Result<(), AckError> {
-        if self.config.resume != ResumeMode::Acknowledged {
-            return Err(AckError::NotAcknowledgedMode);
+        // The last event before a skipped one is acknowledged: the skipped one with it, or a
+        // reconnect would ask for it again, and again (issue 14).
+        if let Some(skipped) = self.skip_owed.take_if(|_| id == self.skip_before.as_str()) {
+            self.acked = skipped;
         }
-        self.acked.clear();
-        // Cannot fail: the parser's ids fit `ID_CAPACITY`.
-        let _ = self.acked.push_str(self.parser.last_event_id());
+        if !matches!(self.phase, Phase::Open { .. }) {
+            // No stream is being parsed: the next one starts from the acknowledged id, as
+            // `end_connection` arranges for an acknowledgement made before the connection
+            // ended, so events without an id report it.
+            let _ = self.parser.set_last_event_id(&self.acked);
+        }
         self.persist = true;
         Ok(())
     }
@@ -513,8 +535,14 @@ impl<'b> ClientSession<'b> {
     /// Copies queued request bytes (head, then body) into `buf` and returns how many; `None`
     /// when nothing is queued. Bytes that do not fit stay queued for the next call (an empty
     /// `buf` gets `Some(0)`, so lend a real one).
+    ///
+    /// Bytes count as sent once handed out, so the client has no `handle_written` (the server
+    /// session has one): the client sends one request per connection and nothing after it, so
+    /// a write that fails ends the connection ([`handle_error`](Self::handle_error)) and the
+    /// next attempt writes the whole request again. There is nothing to resume mid-request.
     #[must_use]
-    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.clock.observe(now);
         let sending = match self.phase {
             Phase::Connecting { connected, .. } => connected,
             Phase::Open { .. } => true,
@@ -627,7 +655,7 @@ impl<'b> ClientSession<'b> {
     }
 
     /// The settings the session was built with.
-    pub fn config(&self) -> &ClientConfig<'b> {
+    pub fn config(&self) -> &ClientConfig<'buf> {
         &self.config
     }
 
@@ -652,6 +680,8 @@ impl<'b> ClientSession<'b> {
     fn end_connection(&mut self) {
         self.settle_skip();
         self.skip_pending = false;
+        // A block cut off mid-way commits no id; an owed one stays owed across the reconnect.
+        self.skip_await = false;
         if self.socket {
             self.socket = false;
             self.pending_disconnect = true;
@@ -810,13 +840,38 @@ impl<'b> ClientSession<'b> {
     /// Acknowledged mode: a skip was reported; it is acknowledged with the events before it if
     /// those were.
     fn skip_reported(&mut self) {
-        self.skip_pending |= self.config.resume == ResumeMode::Acknowledged
-            && self.acked.as_str() == self.parser.last_event_id();
+        if self.config.resume != ResumeMode::Acknowledged {
+            return;
+        }
+        if self.acked.as_str() == self.parser.last_event_id() {
+            self.skip_pending = true;
+        } else if !self.skip_await {
+            // The block's id is not committed yet: the last event ID is the event before it.
+            self.skip_await = true;
+            self.skip_before.clear();
+            // Cannot fail: the parser's ids fit `ID_CAPACITY`.
+            let _ = self.skip_before.push_str(self.parser.last_event_id());
+        }
+    }
+
+    /// An event was handed out: the application's acknowledgement of it (or of a later one)
+    /// covers any skip before it.
+    fn event_handed_out(&mut self) {
+        self.skip_pending = false;
+        self.skip_await = false;
+        self.skip_owed = None;
     }
 
     /// Acknowledges the id a skipped block committed, once it has (see [`Self::skip_reported`]).
     /// No event was handed out since the skip, so nothing unacknowledged is passed over.
     fn settle_skip(&mut self) {
+        if self.skip_await && self.skip_before.as_str() != self.parser.last_event_id() {
+            self.skip_await = false;
+            let mut skipped = String::new();
+            // Cannot fail: the parser's ids fit `ID_CAPACITY`.
+            let _ = skipped.push_str(self.parser.last_event_id());
+            self.skip_owed = Some(skipped);
+        }
         if self.skip_pending && self.acked.as_str() != self.parser.last_event_id() {
             self.skip_pending = false;
             self.acked.clear();
@@ -962,7 +1017,7 @@ fn copy_prefix(from: &[u8], to: &mut [u8]) -> usize {
 mod tests {
     use super::*;
 
-    fn session<'b>(storage: &'b mut ClientStorage<256, 256, 256, 32>) -> ClientSession<'b> {
+    fn session<'buf>(storage: &'buf mut ClientStorage<256, 256, 256, 32>) -> ClientSession<'buf> {
         let config = ClientConfig::new("example.com", "/a/b?q");
         ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).expect("valid config")
     }

@@ -19,10 +19,12 @@
 //! Output goes either into a lent `&mut [u8]`, all or nothing, with the size needed on failure
 //! ([`Message::encode`]), or into any blocking [`embedded_io::Write`] ([`Message::write_to`]).
 
-use core::convert::Infallible;
 use core::fmt;
 
 use memchr::memchr2;
+
+use crate::ascii::{U64_DIGITS, write_u64};
+use crate::buffer::{self, BufferTooSmall, Emit, Sink, count, write_counted};
 
 /// An event type for the `event:` field: non-empty, without CR or LF.
 ///
@@ -256,28 +258,6 @@ impl fmt::Display for InvalidField {
 
 impl core::error::Error for InvalidField {}
 
-/// Why encoding into a lent buffer failed; the buffer is left untouched.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
-#[non_exhaustive]
-pub enum EncodeError {
-    /// The buffer is shorter than the encoded block.
-    BufferTooSmall {
-        /// The exact number of bytes the block needs.
-        needed: usize,
-    },
-}
-
-impl fmt::Display for EncodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
-        }
-    }
-}
-
-impl core::error::Error for EncodeError {}
-
 /// One event block: optional name, id, retry and data, closed by a blank line.
 ///
 /// This is what a client's `EventSource` turns into one `MessageEvent`. Fields are written in the
@@ -395,17 +375,17 @@ impl<'a> Message<'a> {
     ///
     /// This walks the data once to count its lines.
     pub fn encoded_len(&self) -> usize {
-        encoded_len_of(|sink| self.emit(sink))
+        count(self)
     }
 
     /// Writes the whole block into `buf` and returns its length, or writes nothing.
     ///
     /// # Errors
     ///
-    /// [`EncodeError::BufferTooSmall`] with the exact size needed when `buf` is too short; `buf` is
+    /// [`BufferTooSmall`] with the exact size needed when `buf` is too short; `buf` is
     /// then left untouched.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        encode_with(buf, self.encoded_len(), |sink| self.emit(sink))
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        write_counted(buf, self.encoded_len(), self)
     }
 
     /// Writes the whole block to `writer` and returns its length. It does not flush.
@@ -425,9 +405,12 @@ impl<'a> Message<'a> {
     /// Only if `writer` breaks the `embedded_io::Write` contract by returning `Ok(0)` for a
     /// non-empty buffer (`write_all` panics then).
     pub fn write_to<W: embedded_io::Write>(&self, writer: &mut W) -> Result<usize, W::Error> {
-        write_with(writer, |sink| self.emit(sink))
+        buffer::write_to(writer, self)
     }
+}
 
+impl Emit for Message<'_> {
+    #[inline]
     fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
         if let Some(name) = self.name {
             field(sink, b"event", name.as_str().as_bytes())?;
@@ -437,7 +420,7 @@ impl<'a> Message<'a> {
         }
         if let Some(retry) = self.retry {
             let mut digits = [0; U64_DIGITS];
-            field(sink, b"retry", decimal(retry, &mut digits).as_bytes())?;
+            field(sink, b"retry", write_u64(retry, &mut digits))?;
         }
         if let Some(data) = self.data {
             for line in Lines::new(data.as_bytes()) {
@@ -465,7 +448,7 @@ impl<'a> Message<'a> {
 /// assert_eq!(&buf[..len], b": keep-alive\n");
 /// let len = Comment::new("a\ndata: x").encode(&mut buf)?;
 /// assert_eq!(&buf[..len], b":a\n:data: x\n");
-/// # Ok::<(), sansse::encode::EncodeError>(())
+/// # Ok::<(), sansse::BufferTooSmall>(())
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
@@ -479,16 +462,16 @@ impl<'a> Comment<'a> {
 
     /// The exact number of bytes [`Comment::encode`] writes (saturating at `usize::MAX`).
     pub fn encoded_len(&self) -> usize {
-        encoded_len_of(|sink| self.emit(sink))
+        count(self)
     }
 
     /// Writes the comment into `buf` and returns its length, or writes nothing.
     ///
     /// # Errors
     ///
-    /// [`EncodeError::BufferTooSmall`] with the exact size needed; `buf` is then left untouched.
-    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, EncodeError> {
-        encode_with(buf, self.encoded_len(), |sink| self.emit(sink))
+    /// [`BufferTooSmall`] with the exact size needed; `buf` is then left untouched.
+    pub fn encode(&self, buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
+        write_counted(buf, self.encoded_len(), self)
     }
 
     /// Writes the comment to `writer` and returns its length. It does not flush.
@@ -502,9 +485,12 @@ impl<'a> Comment<'a> {
     ///
     /// Only if `writer` returns `Ok(0)` for a non-empty buffer, breaking its contract.
     pub fn write_to<W: embedded_io::Write>(&self, writer: &mut W) -> Result<usize, W::Error> {
-        write_with(writer, |sink| self.emit(sink))
+        buffer::write_to(writer, self)
     }
+}
 
+impl Emit for Comment<'_> {
+    #[inline]
     fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
         for line in Lines::new(self.0.as_bytes()) {
             sink.put(b":")?;
@@ -515,163 +501,14 @@ impl<'a> Comment<'a> {
     }
 }
 
-/// Decimal digits in `u64::MAX`.
-pub(crate) const U64_DIGITS: usize = 20;
-
-/// Formats `n` in decimal into `digits` and returns the text.
-pub(crate) fn decimal(mut n: u64, digits: &mut [u8; U64_DIGITS]) -> &str {
-    let mut start = U64_DIGITS;
-    loop {
-        start -= 1;
-        // `n % 10` is below 10, so the cast cannot truncate.
-        digits[start] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // Only ASCII digits were written, so this is valid UTF-8 and the fallback never happens.
-    core::str::from_utf8(&digits[start..]).unwrap_or_default()
-}
-
 /// Wraps text already known to be a valid id (built by this crate from digits and '-').
 pub(crate) fn id_buf_unchecked<const N: usize>(text: heapless::String<N>) -> EventIdBuf<N> {
     EventIdBuf(text)
 }
 
-/// Where encoded pieces go: a counter, a lent slice, or a writer.
-pub(crate) trait Sink {
-    type Error;
-
-    fn put(&mut self, bytes: &[u8]) -> Result<(), Self::Error>;
-}
-
-/// Runs `emit` against a counter: sizes come from the same code that writes, so they agree.
-pub(crate) fn encoded_len_of(emit: impl FnOnce(&mut Counter) -> Result<(), Infallible>) -> usize {
-    let mut counter = Counter(0);
-    match emit(&mut counter) {
-        Ok(()) => counter.0,
-        Err(never) => match never {},
-    }
-}
-
-/// Writes a block of `needed` bytes (as counted by [`encoded_len_of`]) into `buf` only if it
-/// fits whole.
-pub(crate) fn encode_with(
-    buf: &mut [u8],
-    needed: usize,
-    emit: impl FnOnce(&mut SliceSink<'_>) -> Result<(), Overflow>,
-) -> Result<usize, EncodeError> {
-    let Some(target) = buf.get_mut(..needed) else {
-        return Err(EncodeError::BufferTooSmall { needed });
-    };
-    let mut slice = SliceSink {
-        buf: target,
-        pos: 0,
-    };
-    match emit(&mut slice) {
-        Ok(()) => Ok(slice.pos),
-        // Unreachable: the slice is exactly as long as the count from the same emitter.
-        Err(Overflow) => Err(EncodeError::BufferTooSmall { needed }),
-    }
-}
-
-/// Streams the block to `writer` through a small gathering buffer.
-pub(crate) fn write_with<W: embedded_io::Write>(
-    writer: &mut W,
-    emit: impl FnOnce(&mut Gather<'_, W>) -> Result<(), W::Error>,
-) -> Result<usize, W::Error> {
-    let mut gather = Gather {
-        writer,
-        buf: [0; GATHER],
-        len: 0,
-        total: 0,
-    };
-    emit(&mut gather)?;
-    gather.drain()?;
-    Ok(gather.total)
-}
-
-/// A slice sink ran out of room (never happens after sizing).
-#[derive(Debug)]
-pub(crate) struct Overflow;
-
-/// Counts bytes, saturating.
-pub(crate) struct Counter(usize);
-
-impl Sink for Counter {
-    type Error = Infallible;
-
-    fn put(&mut self, bytes: &[u8]) -> Result<(), Infallible> {
-        self.0 = self.0.saturating_add(bytes.len());
-        Ok(())
-    }
-}
-
-/// Copies into a lent slice.
-pub(crate) struct SliceSink<'b> {
-    buf: &'b mut [u8],
-    pos: usize,
-}
-
-impl Sink for SliceSink<'_> {
-    type Error = Overflow;
-
-    fn put(&mut self, bytes: &[u8]) -> Result<(), Overflow> {
-        let end = self.pos.checked_add(bytes.len()).ok_or(Overflow)?;
-        let target = self.buf.get_mut(self.pos..end).ok_or(Overflow)?;
-        target.copy_from_slice(bytes);
-        self.pos = end;
-        Ok(())
-    }
-}
-
-/// Size of the gathering buffer in [`write_with`]: a typical small event goes out in one write.
-const GATHER: usize = 128;
-
-/// Gathers small pieces before handing them to a writer.
-pub(crate) struct Gather<'w, W> {
-    writer: &'w mut W,
-    buf: [u8; GATHER],
-    len: usize,
-    total: usize,
-}
-
-impl<W: embedded_io::Write> Gather<'_, W> {
-    fn drain(&mut self) -> Result<(), W::Error> {
-        if self.len > 0 {
-            let pending = self.buf.get(..self.len).unwrap_or_default();
-            self.writer.write_all(pending)?;
-            self.len = 0;
-        }
-        Ok(())
-    }
-}
-
-impl<W: embedded_io::Write> Sink for Gather<'_, W> {
-    type Error = W::Error;
-
-    fn put(&mut self, bytes: &[u8]) -> Result<(), W::Error> {
-        let end = self.len.saturating_add(bytes.len());
-        if let Some(room) = self.buf.get_mut(self.len..end) {
-            room.copy_from_slice(bytes);
-            self.len = end;
-        } else {
-            self.drain()?;
-            if let Some(room) = self.buf.get_mut(..bytes.len()) {
-                room.copy_from_slice(bytes);
-                self.len = bytes.len();
-            } else {
-                self.writer.write_all(bytes)?;
-            }
-        }
-        self.total = self.total.saturating_add(bytes.len());
-        Ok(())
-    }
-}
-
 /// Writes one `name: value` line. The space keeps a value's own leading space intact, since
 /// the parser strips exactly one.
+#[inline]
 pub(crate) fn field<S: Sink + ?Sized>(
     sink: &mut S,
     name: &[u8],
@@ -793,8 +630,14 @@ mod tests {
             (10, "10"),
             (u64::MAX, "18446744073709551615"),
         ] {
-            let mut digits = [0; U64_DIGITS];
-            assert_eq!(decimal(value, &mut digits), expected);
+            let mut buf = [0; 64];
+            let len = Message::without_data()
+                .with_retry(value)
+                .encode(&mut buf)
+                .unwrap();
+            assert_eq!(buf.get(..7), Some(&b"retry: "[..]));
+            assert_eq!(buf.get(7..len - 2), Some(expected.as_bytes()));
+            assert_eq!(buf.get(len - 2..len), Some(&b"\n\n"[..]));
         }
     }
 
@@ -806,7 +649,7 @@ mod tests {
 
         let result = message.encode(&mut buf[..needed - 1]);
 
-        assert_eq!(result, Err(EncodeError::BufferTooSmall { needed }));
+        assert_eq!(result, Err(BufferTooSmall { needed }));
         assert!(buf.iter().all(|&b| b == 0xAA));
         assert_eq!(message.encode(&mut buf[..needed]), Ok(needed));
     }
@@ -863,18 +706,6 @@ mod tests {
         let result = Message::new("longer than ten bytes").write_to(&mut writer);
 
         assert!(result.is_err());
-    }
-
-    #[test]
-    fn errors_display_short_lowercase_text() {
-        let mut text = heapless::String::<64>::new();
-        core::fmt::write(
-            &mut text,
-            format_args!("{}", EncodeError::BufferTooSmall { needed: 12 }),
-        )
-        .unwrap();
-
-        assert_eq!(text.as_str(), "buffer too small: 12 bytes needed");
     }
 
     fn encode_to_array(message: &Message<'_>) -> heapless::Vec<u8, 256> {

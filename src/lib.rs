@@ -8,7 +8,9 @@ extern crate std;
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod ascii;
 pub mod backoff;
+mod buffer;
 pub mod client;
 pub mod encode;
 pub mod heartbeat;
@@ -20,6 +22,10 @@ pub mod replay;
 pub mod server;
 pub mod time;
 
+pub use buffer::BufferTooSmall;
+pub use client::ClientConfig;
+#[cfg(feature = "embedded-io-async-0.7")]
+pub use io::client::{Client, ClientMemory, Item as ClientItem};
 pub use parse::{Event, Output, ParseError, Parser};
 pub use time::Instant;
 

@@ -39,9 +39,9 @@
 
 use core::fmt;
 
-use crate::encode::{
-    EncodeError, EventId, EventIdBuf, EventName, Message, U64_DIGITS, decimal, id_buf_unchecked,
-};
+use crate::BufferTooSmall;
+use crate::ascii::{Overflow, U64_DIGITS, parse_u64, trim_ows, write_u64_str};
+use crate::encode::{EventId, EventIdBuf, EventName, Message, id_buf_unchecked};
 
 /// The longest id any [`ReplayLog`] hands out: `<u32>-<u64>` in decimal takes at most 31 bytes,
 /// and the rest leaves room for other backends' formats (a Redis stream id is `<u64>-<u64>`).
@@ -533,7 +533,7 @@ impl<const EVENTS: usize, const BYTES: usize> ReplayLog for Ring<EVENTS, BYTES> 
     }
 
     fn resume(&self, last_event_id: Option<&[u8]>) -> Resume<Cursor> {
-        let raw = last_event_id.map_or(&[][..], trim_whitespace);
+        let raw = last_event_id.map_or(&[][..], trim_ows);
         if raw.is_empty() {
             return Resume::Live(self.live_cursor());
         }
@@ -618,7 +618,7 @@ impl<const EVENTS: usize, const BYTES: usize> ReplayLog for Ring<EVENTS, BYTES> 
 ///     &buf[..len],
 ///     b"event: sansse-gap\nid: 3-0\ndata: {\"reason\":\"other-epoch\"}\n\n"
 /// );
-/// # Ok::<(), sansse::encode::EncodeError>(())
+/// # Ok::<(), sansse::BufferTooSmall>(())
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
@@ -652,13 +652,13 @@ impl<'n> GapEvent<'n> {
     ///
     /// # Errors
     ///
-    /// [`EncodeError::BufferTooSmall`] with the exact size needed; `buf` is then left untouched.
+    /// [`BufferTooSmall`] with the exact size needed; `buf` is then left untouched.
     pub fn encode(
         &self,
         gap: Gap,
         id: Option<EventId<'_>>,
         buf: &mut [u8],
-    ) -> Result<usize, EncodeError> {
+    ) -> Result<usize, BufferTooSmall> {
         self.with_message(gap, id, |message| message.encode(buf))
     }
 
@@ -689,7 +689,9 @@ impl<'n> GapEvent<'n> {
     ) -> R {
         let mut data = heapless::String::<GAP_DATA_LEN>::new();
         let mut digits = [0; U64_DIGITS];
-        let missed = gap.missed().map(|missed| decimal(missed, &mut digits));
+        let missed = gap
+            .missed()
+            .map(|missed| write_u64_str(missed, &mut digits));
         // The longest data, with a 20-digit count, is 50 bytes: every push fits.
         let _ = data.push_str("{\"reason\":\"");
         let _ = data.push_str(gap.reason());
@@ -728,9 +730,9 @@ fn ring_id(epoch: u32, seq: u64) -> EventIdBuf<MAX_ID_LEN> {
     let mut text = heapless::String::new();
     let mut digits = [0; U64_DIGITS];
     // At most 31 bytes (checked against MAX_ID_LEN above), so every push fits.
-    let _ = text.push_str(decimal(u64::from(epoch), &mut digits));
+    let _ = text.push_str(write_u64_str(u64::from(epoch), &mut digits));
     let _ = text.push('-');
-    let _ = text.push_str(decimal(seq, &mut digits));
+    let _ = text.push_str(write_u64_str(seq, &mut digits));
     // Digits and a dash: no CR, LF or NUL.
     id_buf_unchecked(text)
 }
@@ -744,29 +746,13 @@ fn parse_ring_id(raw: &[u8]) -> Option<(u32, u64)> {
     Some((epoch, seq))
 }
 
-/// Parses decimal digits without sign or leading zeros (but "0" itself), checking overflow.
+/// Parses decimal digits without sign or leading zeros (but "0" itself), checking overflow:
+/// the one spelling [`ring_id`] writes, so every id maps to one position.
 fn parse_canonical_decimal(digits: &[u8]) -> Option<u64> {
     match digits {
-        [] => None,
         [b'0', _, ..] => None,
-        _ => digits.iter().try_fold(0u64, |value, &digit| {
-            if !digit.is_ascii_digit() {
-                return None;
-            }
-            value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
-        }),
+        _ => parse_u64(digits, Overflow::Reject),
     }
-}
-
-/// Drops the spaces and tabs HTTP allows around a field value (RFC 9110, section 5.5).
-fn trim_whitespace(raw: &[u8]) -> &[u8] {
-    let is_space = |b: &u8| *b == b' ' || *b == b'\t';
-    let start = raw.iter().position(|b| !is_space(b)).unwrap_or(raw.len());
-    let end = raw
-        .iter()
-        .rposition(|b| !is_space(b))
-        .map_or(start, |at| at + 1);
-    raw.get(start..end).unwrap_or_default()
 }
 
 #[cfg(test)]

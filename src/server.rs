@@ -317,7 +317,7 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
         if let Err(error) = self.stream_response(&head, options).encoded_len() {
             return Err(AcceptError::InvalidHeaders { error });
         }
-        match check_request(&head) {
+        match check_request(&head, options.any_method()) {
             Ok(()) => self
                 .open_stream(now, log, options)
                 .map(|start| Decision::Accepted { start }),
@@ -717,8 +717,11 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
 
 /// The checks [`ServerSession::accept`] applies: `GET` only, and an `Accept` that allows
 /// `text/event-stream`; the error response to send otherwise.
-fn check_request(request: &RequestHead<'_>) -> Result<(), ErrorResponse<'static>> {
-    if request.method() != "GET" {
+fn check_request(
+    request: &RequestHead<'_>,
+    any_method: bool,
+) -> Result<(), ErrorResponse<'static>> {
+    if !any_method && request.method() != "GET" {
         return Err(ErrorResponse::method_not_allowed("GET"));
     }
     if !request.accepts_event_stream() {
@@ -929,7 +932,7 @@ mod tests {
         let texts = [
             AcceptError::RequestNotReady.to_string(),
             RejectError::AlreadyAnswered.to_string(),
-            TransmitError::BufferTooSmall { needed: 7 }.to_string(),
+            TransmitError::BufferTooSmall(crate::BufferTooSmall { needed: 7 }).to_string(),
             WrittenError::MoreThanHandedOut {
                 unconfirmed: 1,
                 written: 2,

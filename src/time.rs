@@ -9,6 +9,8 @@ use core::fmt;
 use core::ops::{Add, AddAssign};
 use core::time::Duration;
 
+use crate::ascii::millis;
+
 /// A point in monotonic time, in milliseconds from an origin the caller chooses.
 ///
 /// Arithmetic with [`Duration`] saturates at the ends of the range instead of panicking, and the
@@ -54,12 +56,12 @@ impl Instant {
 
     /// Returns `self + d`, or [`Instant::MAX`] if that does not fit.
     pub const fn saturating_add(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(millis_of(d)))
+        Self(self.0.saturating_add(millis(d)))
     }
 
     /// Returns `self - d`, or [`Instant::ZERO`] if that would precede the origin.
     pub const fn saturating_sub(self, d: Duration) -> Self {
-        Self(self.0.saturating_sub(millis_of(d)))
+        Self(self.0.saturating_sub(millis(d)))
     }
 
     /// The time from `earlier` to `self`, or zero if `earlier` is in fact later.
@@ -71,16 +73,6 @@ impl Instant {
     #[must_use]
     pub const fn max(self, other: Self) -> Self {
         if self.0 >= other.0 { self } else { other }
-    }
-}
-
-/// Whole milliseconds of a duration, saturating at `u64::MAX`. Sub-millisecond parts are dropped.
-const fn millis_of(d: Duration) -> u64 {
-    let ms = d.as_millis();
-    if ms > u64::MAX as u128 {
-        u64::MAX
-    } else {
-        ms as u64
     }
 }
 

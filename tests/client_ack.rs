@@ -25,7 +25,7 @@ fn reconnect_carries_the_acknowledged_id_not_the_dispatched_one() {
     assert_eq!(client.session.last_event_id(), "3");
     assert_eq!(client.session.resume_id(), "");
     assert_eq!(client.take_events(), [Ev::Open(200)]);
-    client.session.ack("2").unwrap();
+    client.session.ack(client.now, "2").unwrap();
     assert_eq!(client.take_events(), [Ev::Persist("2".to_owned())]);
     assert_eq!(reconnect(&mut client), Some("2".to_owned()));
 }
@@ -47,7 +47,7 @@ fn nothing_acknowledged_resumes_from_the_persisted_id() {
 }
 
 #[test]
-fn acknowledging_inside_the_loop_stops_where_processing_stopped() {
+fn acknowledging_what_was_processed_stops_where_processing_stopped() {
     let mut client = Client::new(CONFIG);
     client.connected();
     let bytes = [SSE_HEAD, THREE].concat();
@@ -55,12 +55,13 @@ fn acknowledging_inside_the_loop_stops_where_processing_stopped() {
     let mut processed = Vec::new();
     while let Some(Ok(event)) = messages.next() {
         processed.push(event.id().to_owned());
-        messages.ack().unwrap();
         if processed.len() == 2 {
             break; // the application dies while handling the third event
         }
     }
     drop(messages);
+    let last = processed.last().unwrap().clone();
+    client.session.ack(client.now, &last).unwrap();
     assert_eq!(processed, ["1", "2"]);
     let events = client.take_events();
     assert_eq!(events[0], Ev::Persist("2".to_owned()));
@@ -73,11 +74,12 @@ fn acknowledging_inside_the_loop_stops_where_processing_stopped() {
 }
 
 #[test]
-fn ack_dispatched_takes_everything_handed_out() {
+fn acknowledging_the_last_event_id_takes_everything_handed_out() {
     let mut client = Client::new(CONFIG);
     client.open(THREE);
     client.take_events();
-    client.session.ack_dispatched().unwrap();
+    let last = client.session.last_event_id().to_owned();
+    client.session.ack(client.now, &last).unwrap();
     assert_eq!(client.take_events(), [Ev::Persist("3".to_owned())]);
     assert_eq!(client.session.resume_id(), "3");
     assert_eq!(reconnect(&mut client), Some("3".to_owned()));
@@ -88,8 +90,8 @@ fn only_the_latest_acknowledgement_is_offered_for_persisting() {
     let mut client = Client::new(CONFIG);
     client.open(THREE);
     client.take_events();
-    client.session.ack("1").unwrap();
-    client.session.ack("3").unwrap();
+    client.session.ack(client.now, "1").unwrap();
+    client.session.ack(client.now, "3").unwrap();
     assert_eq!(client.take_events(), [Ev::Persist("3".to_owned())]);
 }
 
@@ -97,7 +99,7 @@ fn only_the_latest_acknowledgement_is_offered_for_persisting() {
 fn acknowledging_an_empty_id_clears_it() {
     let mut client = Client::new(CONFIG.with_last_event_id("9"));
     client.connected();
-    client.session.ack("").unwrap();
+    client.session.ack(client.now, "").unwrap();
     assert_eq!(client.take_events(), [Ev::Persist(String::new())]);
     assert_eq!(reconnect(&mut client), None);
 }
@@ -106,22 +108,22 @@ fn acknowledging_an_empty_id_clears_it() {
 fn acknowledgement_errors() {
     let mut client = Client::new(CONFIG);
     assert_eq!(
-        client.session.ack(&"x".repeat(65)),
+        client.session.ack(client.now, &"x".repeat(65)),
         Err(AckError::IdTooLong { max: 64 })
     );
     assert!(client.take_events().is_empty());
 
     let mut plain = Client::new(CONFIG.with_resume(ResumeMode::Dispatched));
-    assert_eq!(plain.session.ack("1"), Err(AckError::NotAcknowledgedMode));
     assert_eq!(
-        plain.session.ack_dispatched(),
+        plain.session.ack(plain.now, "1"),
         Err(AckError::NotAcknowledgedMode)
     );
     plain.connected();
-    let bytes = [SSE_HEAD, b"id: 1\ndata: a\n\n"].concat();
-    let mut messages = plain.session.handle_bytes(plain.now, &bytes);
-    assert!(messages.next().is_some());
-    assert_eq!(messages.ack(), Err(AckError::NotAcknowledgedMode));
+    plain.feed(&[SSE_HEAD, b"id: 1\ndata: a\n\n"].concat());
+    assert_eq!(
+        plain.session.ack(plain.now, "1"),
+        Err(AckError::NotAcknowledgedMode)
+    );
 }
 
 impl Client {

@@ -3,6 +3,7 @@
 mod client_harness;
 
 use client_harness::{Client, EXACT, Ev, header};
+use sansse::BufferTooSmall;
 use sansse::Instant;
 use sansse::client::{
     ClientConfig, ClientSession, ClientStorage, CloseReason, ConfigError, MAX_HEADERS,
@@ -78,18 +79,21 @@ fn request_leaves_through_a_small_buffer_in_order() {
     client.session.handle_connected(Instant::ZERO).unwrap();
     let mut sent = Vec::new();
     let mut buf = [0u8; 7];
-    while let Some(n) = client.session.poll_transmit(&mut buf) {
+    while let Some(n) = client.session.poll_transmit(client.now, &mut buf) {
         assert!(n > 0 && n <= 7);
         sent.extend_from_slice(&buf[..n]);
     }
     assert_eq!(String::from_utf8(sent).unwrap(), EXPECTED);
-    assert_eq!(client.session.poll_transmit(&mut buf), None);
+    assert_eq!(client.session.poll_transmit(client.now, &mut buf), None);
 }
 
 #[test]
 fn nothing_to_transmit_before_connected() {
     let mut client = Client::new(CONFIG);
-    assert_eq!(client.session.poll_transmit(&mut [0u8; 64]), None);
+    assert_eq!(
+        client.session.poll_transmit(client.now, &mut [0u8; 64]),
+        None
+    );
     assert_eq!(client.state(), State::Connecting);
 }
 
@@ -98,9 +102,9 @@ fn queued_request_is_forgotten_when_the_connection_drops() {
     let mut client = Client::new(CONFIG);
     client.session.handle_connected(Instant::ZERO).unwrap();
     let mut buf = [0u8; 10];
-    assert_eq!(client.session.poll_transmit(&mut buf), Some(10));
+    assert_eq!(client.session.poll_transmit(client.now, &mut buf), Some(10));
     client.eof();
-    assert_eq!(client.session.poll_transmit(&mut buf), None);
+    assert_eq!(client.session.poll_transmit(client.now, &mut buf), None);
 }
 
 #[test]
@@ -140,9 +144,9 @@ fn transmit_buffer_must_hold_the_head_with_the_longest_id() {
     let mut short = ClientStorage::<4096, 512, 159, 64>::new();
     assert_eq!(
         ClientSession::new(Instant::ZERO, config, short.buffers(), 1).unwrap_err(),
-        ConfigError::Request(RequestBuildError::Write(
-            RequestWriteError::BufferTooSmall { needed: 160 }
-        ))
+        ConfigError::Request(RequestBuildError::Write(RequestWriteError::BufferTooSmall(
+            BufferTooSmall { needed: 160 }
+        )))
     );
 }
 

@@ -242,6 +242,9 @@ fn connect_error_is_retried_and_stale_reports_are_ignored() {
     client.eof();
     assert!(client.take_events().is_empty());
     assert!(client.take_actions().is_empty());
-    assert_eq!(client.session.poll_transmit(&mut [0u8; 16]), None);
+    assert_eq!(
+        client.session.poll_transmit(client.now, &mut [0u8; 16]),
+        None
+    );
     assert_eq!(client.state(), State::Waiting);
 }

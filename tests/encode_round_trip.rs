@@ -4,7 +4,8 @@
 //! literally and knows nothing of the encoder, so a field injection or a lost line would show.
 
 use proptest::prelude::*;
-use sansse::encode::{Comment, EncodeError, EventId, EventName, Message};
+use sansse::BufferTooSmall;
+use sansse::encode::{Comment, EventId, EventName, Message};
 
 proptest! {
     #[test]
@@ -77,7 +78,7 @@ proptest! {
         let short = needed.saturating_sub(short_by);
         prop_assert_eq!(
             message.encode(&mut buf[..short]),
-            Err(EncodeError::BufferTooSmall { needed })
+            Err(BufferTooSmall { needed })
         );
         prop_assert!(buf.iter().all(|&b| b == 0x5A));
         prop_assert_eq!(message.encode(&mut buf), Ok(needed));

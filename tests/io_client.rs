@@ -1,15 +1,15 @@
-//! The client loops (`io::client::run` on smol, `io::client::run_blocking` on std threads)
-//! against a tiny scripted HTTP server on loopback.
+//! The client shells against a tiny scripted HTTP server on loopback: the pull [`Client`] on
+//! smol and on tokio (through `tokio-util`'s compat layer, with the crate's `StdTimer`), and
+//! the `BlockingClient` on std threads.
 //!
-//! Checks: events arrive with their ids and the loop stops when the handler says so; a server
+//! Checks: events arrive with their ids and the application stops when it likes; a server
 //! that drops the connection mid-event is reconnected to with `Last-Event-ID`, and nothing is
 //! delivered twice; a stream that goes silent past the idle limit sized from the server's
-//! keep-alive announcement is reconnected; `204` ends the loop for good; per-attempt headers
-//! reach every request. Every wait is bounded: a broken loop fails within seconds instead of
+//! keep-alive announcement is reconnected; `204` ends the client for good; per-attempt headers
+//! reach every request. Every wait is bounded: a broken client fails within seconds instead of
 //! hanging.
 
 use core::net::SocketAddr;
-use core::ops::ControlFlow;
 use core::time::Duration;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -17,44 +17,73 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant as StdInstant;
 
 use sansse::backoff::BackoffConfig;
-use sansse::client::{
-    ClientConfig, ClientSession, ClientStorage, CloseReason, ReconnectReason, SessionEvent,
-};
+use sansse::client::{CloseReason, ReconnectReason, SessionEvent};
 use sansse::heartbeat::IdleConfig;
-use sansse::io::client::{Connect, Ended, Handler, run, run_blocking};
-use sansse::io::{FuturesIo, Timer};
+use sansse::io::client::{BlockingClient, Connect};
+use sansse::io::{FuturesIo, StdTimer, Timer};
 use sansse::time::StdOrigin;
-use sansse::{Event, Instant, ParseError};
+use sansse::{Client, ClientConfig, ClientItem, ClientMemory, Event};
+use tokio_util::compat::TokioAsyncReadCompatExt;
 
 /// The longest a whole test may run before it fails.
 const PATIENCE: Duration = Duration::from_secs(5);
 
 const HEAD: &str = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n";
 
-#[test]
-fn events_arrive_and_the_handler_stops_the_loop() {
+/// The executors every async test runs on.
+#[derive(Clone, Copy, Debug)]
+enum Rt {
+    Smol,
+    Tokio,
+}
+
+/// One test per executor.
+macro_rules! on_both {
+    ($name:ident, $smol:ident, $tokio:ident) => {
+        #[test]
+        fn $smol() {
+            $name(Rt::Smol);
+        }
+
+        #[test]
+        fn $tokio() {
+            $name(Rt::Tokio);
+        }
+    };
+}
+
+on_both!(
+    events_arrive_until_the_application_stops,
+    events_arrive_until_the_application_stops_on_smol,
+    events_arrive_until_the_application_stops_on_tokio
+);
+fn events_arrive_until_the_application_stops(rt: Rt) {
     let server = Server::start(vec![vec![
         Step::Send(format!(
             "{HEAD}retry: 50\nid: 1\ndata: one\n\nid: 2\nevent: tick\ndata: two\n\n"
         )),
         Step::Hold,
     ]]);
-    let mut handler = Recorder::stopping_after(2);
+    let mut recorder = Recorder::stopping_after(2);
 
-    let ended = run_async(&server, config(&server), &mut handler);
+    let ended = run_async(rt, config(&server), &mut recorder);
 
     assert_eq!(ended, Ended::Stopped);
     assert_eq!(
-        handler.events,
+        recorder.events,
         [event("message", "one", "1"), event("tick", "two", "2")]
     );
-    assert!(matches!(handler.story[0], Story::Open));
+    assert!(matches!(recorder.story[0], Story::Open));
     assert_eq!(server.requests().len(), 1);
     assert!(!server.requests()[0].contains("Last-Event-ID"));
 }
 
-#[test]
-fn a_dropped_connection_is_resumed_with_last_event_id() {
+on_both!(
+    a_dropped_connection_is_resumed_with_last_event_id,
+    a_dropped_connection_is_resumed_with_last_event_id_on_smol,
+    a_dropped_connection_is_resumed_with_last_event_id_on_tokio
+);
+fn a_dropped_connection_is_resumed_with_last_event_id(rt: Rt) {
     let server = Server::start(vec![
         // Event 3 is cut off by the close: its id must not count.
         vec![Step::Send(format!(
@@ -65,12 +94,12 @@ fn a_dropped_connection_is_resumed_with_last_event_id() {
             Step::Hold,
         ],
     ]);
-    let mut handler = Recorder::stopping_after(4);
+    let mut recorder = Recorder::stopping_after(4);
 
-    let ended = run_async(&server, config(&server), &mut handler);
+    let ended = run_async(rt, config(&server), &mut recorder);
 
     assert_eq!(ended, Ended::Stopped);
-    let ids: Vec<&str> = handler.events.iter().map(|e| e.2.as_str()).collect();
+    let ids: Vec<&str> = recorder.events.iter().map(|e| e.2.as_str()).collect();
     assert_eq!(ids, ["1", "2", "3", "4"]);
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -80,17 +109,21 @@ fn a_dropped_connection_is_resumed_with_last_event_id() {
         requests[1]
     );
     assert!(
-        handler
+        recorder
             .story
             .iter()
             .any(|s| matches!(s, Story::Reconnecting(ReconnectReason::Eof))),
         "{:?}",
-        handler.story
+        recorder.story
     );
 }
 
-#[test]
-fn a_silent_stream_is_reconnected_after_the_announced_idle_limit() {
+on_both!(
+    a_silent_stream_is_reconnected_after_the_announced_idle_limit,
+    a_silent_stream_is_reconnected_after_the_announced_idle_limit_on_smol,
+    a_silent_stream_is_reconnected_after_the_announced_idle_limit_on_tokio
+);
+fn a_silent_stream_is_reconnected_after_the_announced_idle_limit(rt: Rt) {
     let server = Server::start(vec![
         // Announces 100 ms keep-alives, sends one event, then says nothing and keeps the
         // connection open: a half-open connection, as far as the client can tell.
@@ -105,19 +138,19 @@ fn a_silent_stream_is_reconnected_after_the_announced_idle_limit() {
             Step::Hold,
         ],
     ]);
-    let mut handler = Recorder::stopping_after(2);
+    let mut recorder = Recorder::stopping_after(2);
     // Idle limit: 100 ms * 2 + 50 ms.
     let idle = IdleConfig::new()
         .with_margin(Duration::from_millis(50))
         .with_announced_bounds(Duration::from_millis(10), Duration::from_secs(10));
     let started = StdInstant::now();
 
-    let ended = run_async(&server, config(&server).with_idle(idle), &mut handler);
+    let ended = run_async(rt, config(&server).with_idle(idle), &mut recorder);
 
     assert_eq!(ended, Ended::Stopped);
-    let ids: Vec<&str> = handler.events.iter().map(|e| e.2.as_str()).collect();
+    let ids: Vec<&str> = recorder.events.iter().map(|e| e.2.as_str()).collect();
     assert_eq!(ids, ["7", "8"]);
-    let idle = handler.story.iter().find_map(|s| match s {
+    let idle = recorder.story.iter().find_map(|s| match s {
         Story::Reconnecting(ReconnectReason::Idle(expired)) => Some(expired.limit),
         _ => None,
     });
@@ -128,14 +161,18 @@ fn a_silent_stream_is_reconnected_after_the_announced_idle_limit() {
     assert!(server.requests()[1].contains("\r\nLast-Event-ID: 7\r\n"));
 }
 
-#[test]
-fn no_content_ends_the_loop_for_good() {
+on_both!(
+    no_content_ends_the_client_for_good,
+    no_content_ends_the_client_for_good_on_smol,
+    no_content_ends_the_client_for_good_on_tokio
+);
+fn no_content_ends_the_client_for_good(rt: Rt) {
     let server = Server::start(vec![vec![Step::Send(
         "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n".into(),
     )]]);
-    let mut handler = Recorder::stopping_after(usize::MAX);
+    let mut recorder = Recorder::stopping_after(usize::MAX);
 
-    let ended = run_async(&server, config(&server), &mut handler);
+    let ended = run_async(rt, config(&server), &mut recorder);
 
     assert_eq!(
         ended,
@@ -143,11 +180,15 @@ fn no_content_ends_the_loop_for_good() {
             reason: CloseReason::NoContent
         }
     );
-    assert!(matches!(handler.story.last(), Some(Story::Closed)));
+    assert!(matches!(recorder.story.last(), Some(Story::Closed)));
 }
 
-#[test]
-fn attempt_headers_reach_every_request() {
+on_both!(
+    attempt_headers_reach_every_request,
+    attempt_headers_reach_every_request_on_smol,
+    attempt_headers_reach_every_request_on_tokio
+);
+fn attempt_headers_reach_every_request(rt: Rt) {
     let server = Server::start(vec![
         vec![Step::Send(format!("{HEAD}retry: 50\nid: 1\ndata: one\n\n"))],
         vec![
@@ -155,10 +196,10 @@ fn attempt_headers_reach_every_request() {
             Step::Hold,
         ],
     ]);
-    let mut handler = Recorder::stopping_after(2);
-    handler.token = Some(("Authorization", "Bearer fresh"));
+    let mut recorder = Recorder::stopping_after(2);
+    recorder.token = Some(("Authorization", "Bearer fresh"));
 
-    run_async(&server, config(&server), &mut handler);
+    run_async(rt, config(&server), &mut recorder);
 
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
@@ -170,8 +211,12 @@ fn attempt_headers_reach_every_request() {
     }
 }
 
-#[test]
-fn an_unreachable_server_is_retried_until_it_answers() {
+on_both!(
+    an_unreachable_server_is_retried_until_it_answers,
+    an_unreachable_server_is_retried_until_it_answers_on_smol,
+    an_unreachable_server_is_retried_until_it_answers_on_tokio
+);
+fn an_unreachable_server_is_retried_until_it_answers(rt: Rt) {
     // Bind, note the port, close: connects are refused until the server starts on it.
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -180,7 +225,7 @@ fn an_unreachable_server_is_retried_until_it_answers() {
     let session_config = ClientConfig::new("127.0.0.1", "/events")
         .with_port(addr.port())
         .with_backoff(fast_backoff());
-    let mut handler = Recorder::stopping_after(1);
+    let mut recorder = Recorder::stopping_after(1);
     let late = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(150));
         let listener = TcpListener::bind(addr).unwrap();
@@ -194,12 +239,12 @@ fn an_unreachable_server_is_retried_until_it_answers() {
         );
     });
 
-    let ended = smol::block_on(bounded(drive_async(session_config, &mut handler)));
+    let ended = run_async(rt, session_config, &mut recorder);
 
     assert_eq!(ended, Ended::Stopped);
-    assert_eq!(handler.events, [event("message", "finally", "1")]);
+    assert_eq!(recorder.events, [event("message", "finally", "1")]);
     assert!(
-        handler
+        recorder
             .story
             .iter()
             .any(|s| matches!(s, Story::Reconnecting(ReconnectReason::Io(_))))
@@ -208,7 +253,7 @@ fn an_unreachable_server_is_retried_until_it_answers() {
 }
 
 #[test]
-fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
+fn the_blocking_client_resumes_after_a_drop_and_after_silence() {
     let server = Server::start(vec![
         vec![Step::Send(format!(
             "{HEAD}retry: 50\n:keepalive 100\nid: 1\ndata: one\n\nid: 2\ndata: tw"
@@ -226,17 +271,35 @@ fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
         .with_margin(Duration::from_millis(50))
         .with_announced_bounds(Duration::from_millis(10), Duration::from_secs(10));
     let session_config = config(&server).with_idle(idle);
-    let mut handler = Recorder::stopping_after(3);
-    let origin = StdOrigin::now();
-    let mut storage: ClientStorage = ClientStorage::new();
-    let mut session =
-        ClientSession::new(origin.current(), session_config, storage.buffers(), 11).unwrap();
-    let (mut rx, mut tx) = ([0u8; 512], [0u8; 64]);
+    let mut recorder = Recorder::stopping_after(3);
+    let mut memory = ClientMemory::<4096, 2048, 1024, 512, 512, 64>::new();
+    let mut client =
+        BlockingClient::with_memory(session_config, StdOrigin::now(), 11, &mut memory).unwrap();
 
-    let ended = run_blocking(&mut session, &mut handler, &origin, &mut rx, &mut tx);
+    let started = StdInstant::now();
+    let mut ended = Ended::Stopped;
+    while let Some(item) = client.next() {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the client did not end within {PATIENCE:?}"
+        );
+        match item {
+            ClientItem::Event(event) => {
+                recorder.record(&event);
+                if recorder.events.len() >= recorder.limit {
+                    client.close();
+                }
+            }
+            ClientItem::Story(SessionEvent::Closed { reason }) if reason != CloseReason::Local => {
+                ended = Ended::Closed { reason };
+            }
+            ClientItem::Story(story) => recorder.hear(story),
+            _ => {}
+        }
+    }
 
     assert_eq!(ended, Ended::Stopped);
-    let ids: Vec<&str> = handler.events.iter().map(|e| e.2.as_str()).collect();
+    let ids: Vec<&str> = recorder.events.iter().map(|e| e.2.as_str()).collect();
     assert_eq!(ids, ["1", "2", "3"]);
     let requests = server.requests();
     assert!(
@@ -249,7 +312,7 @@ fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
         "{}",
         requests[2]
     );
-    let reasons: Vec<&Story> = handler
+    let reasons: Vec<&Story> = recorder
         .story
         .iter()
         .filter(|s| matches!(s, Story::Reconnecting(_)))
@@ -262,6 +325,35 @@ fn the_blocking_loop_resumes_after_a_drop_and_after_silence() {
         matches!(reasons[1], Story::Reconnecting(ReconnectReason::Idle(_))),
         "{reasons:?}"
     );
+}
+
+#[test]
+fn the_blocking_client_hands_back_a_wait_for_the_link_instead_of_blocking() {
+    let server = Server::start(vec![vec![
+        Step::Send(format!("{HEAD}id: 1\ndata: one\n\n")),
+        Step::Hold,
+    ]]);
+    let mut memory = ClientMemory::new();
+    let mut client = BlockingClient::new(config(&server), &mut memory).unwrap();
+
+    client.link_down();
+    for _ in 0..3 {
+        let item = client.next();
+        assert!(
+            matches!(item, Some(ClientItem::Story(SessionEvent::WaitingForLink))),
+            "{item:?}"
+        );
+    }
+    assert!(server.requests().is_empty());
+    client.link_up();
+    let mut recorder = Recorder::stopping_after(1);
+    while let Some(item) = client.next() {
+        if let ClientItem::Event(event) = item {
+            recorder.record(&event);
+            client.close();
+        }
+    }
+    assert_eq!(recorder.events, [event("message", "one", "1")]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -283,63 +375,90 @@ fn event(event_type: &str, data: &str, id: &str) -> (String, String, String) {
     (event_type.into(), data.into(), id.into())
 }
 
-/// Runs the async loop on smol against `server`, bounded by [`PATIENCE`].
-fn run_async(server: &Server, config: ClientConfig<'static>, handler: &mut Recorder) -> Ended {
-    let _ = server;
-    smol::block_on(bounded(drive_async(config, handler)))
+/// Runs the pull client on `rt` against the server in `config`, bounded by [`PATIENCE`].
+fn run_async(rt: Rt, config: ClientConfig<'static>, recorder: &mut Recorder) -> Ended {
+    match rt {
+        Rt::Smol => smol::block_on(bounded(drive(
+            config,
+            async |host: &str, port: u16| {
+                let stream = smol::net::TcpStream::connect((host, port)).await?;
+                Ok::<_, std::io::Error>(FuturesIo::new(stream))
+            },
+            recorder,
+        ))),
+        Rt::Tokio => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(bounded(drive(
+                config,
+                async |host: &str, port: u16| {
+                    let stream = tokio::net::TcpStream::connect((host, port)).await?;
+                    Ok::<_, std::io::Error>(FuturesIo::new(stream.compat()))
+                },
+                recorder,
+            ))),
+    }
 }
 
-async fn drive_async(config: ClientConfig<'static>, handler: &mut Recorder) -> Ended {
-    let mut timer = SmolTimer(StdOrigin::now());
-    let mut storage: ClientStorage = ClientStorage::new();
-    let mut session = ClientSession::new(timer.now(), config, storage.buffers(), 5).unwrap();
+/// Pulls items into `recorder` until it has its events (then the application closes) or the
+/// client ends.
+async fn drive<C: Connect>(
+    config: ClientConfig<'static>,
+    connect: C,
+    recorder: &mut Recorder,
+) -> Ended {
     // A small receive buffer, so events also arrive split over reads.
-    let (mut rx, mut tx) = ([0u8; 16], [0u8; 256]);
-    run(
-        &mut Smol,
-        &mut timer,
-        &mut session,
-        handler,
-        &mut rx,
-        &mut tx,
-    )
-    .await
+    let mut memory = ClientMemory::<4096, 2048, 1024, 512, 16, 256>::new();
+    let mut client = Client::with_timer(config, connect, StdTimer::new(), 5, &mut memory).unwrap();
+    let mut stopped = false;
+    while let Some(item) = client.next().await {
+        match item {
+            ClientItem::Event(event) => {
+                recorder.record(&event);
+                if recorder.events.len() >= recorder.limit {
+                    stopped = true;
+                    client.close();
+                }
+            }
+            ClientItem::Skipped(skipped) => panic!("no event is too large here: {skipped}"),
+            ClientItem::Connected { .. } => {
+                let token: Vec<(&str, &str)> = recorder.token.into_iter().collect();
+                client.attempt_headers(&token).unwrap();
+            }
+            ClientItem::Story(SessionEvent::Closed { reason }) if !stopped => {
+                recorder.story.push(Story::Closed);
+                return Ended::Closed { reason };
+            }
+            ClientItem::Story(story) => recorder.hear(story),
+            _ => {}
+        }
+    }
+    Ended::Stopped
 }
 
+/// Runs `run` on whatever executor polls it, failing after [`PATIENCE`]; the deadline is the
+/// crate's own runtime-agnostic timer.
 async fn bounded(run: impl Future<Output = Ended>) -> Ended {
     smol::future::or(run, async {
-        smol::Timer::after(PATIENCE).await;
-        panic!("the client loop did not end within {PATIENCE:?}");
+        let mut timer = StdTimer::new();
+        let deadline = timer.now() + PATIENCE;
+        timer.sleep_until(deadline).await;
+        panic!("the client did not end within {PATIENCE:?}");
     })
     .await
 }
 
-struct Smol;
-
-impl Connect for Smol {
-    type Conn<'c> = FuturesIo<smol::net::TcpStream>;
-    type Error = std::io::Error;
-
-    async fn connect(&mut self, host: &str, port: u16) -> std::io::Result<Self::Conn<'_>> {
-        Ok(FuturesIo::new(
-            smol::net::TcpStream::connect((host, port)).await?,
-        ))
-    }
+/// How a client run ended.
+#[derive(Debug, PartialEq)]
+enum Ended {
+    /// The application closed it (after its events).
+    Stopped,
+    /// The session closed for good by itself.
+    Closed { reason: CloseReason },
 }
 
-struct SmolTimer(StdOrigin);
-
-impl Timer for SmolTimer {
-    fn now(&mut self) -> Instant {
-        self.0.current()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        smol::Timer::at(self.0.to_std(deadline)).await;
-    }
-}
-
-/// What a handler heard of the story, owned.
+/// What the application heard of the story, owned.
 #[derive(Debug)]
 enum Story {
     Open,
@@ -354,7 +473,6 @@ struct Recorder {
     events: Vec<(String, String, String)>,
     story: Vec<Story>,
     token: Option<(&'static str, &'static str)>,
-    headers: Vec<(&'static str, &'static str)>,
 }
 
 impl Recorder {
@@ -364,44 +482,26 @@ impl Recorder {
             events: Vec::new(),
             story: Vec::new(),
             token: None,
-            headers: Vec::new(),
         }
     }
 }
 
-impl Handler for Recorder {
-    fn on_message(
-        &mut self,
-        _: Instant,
-        message: Result<Event<'_>, ParseError>,
-    ) -> ControlFlow<()> {
-        let event = message.expect("no event is too large here");
+impl Recorder {
+    fn record(&mut self, event: &Event<'_>) {
         self.events.push((
             event.event_type().into(),
             event.data().into(),
             event.id().into(),
         ));
-        if self.events.len() >= self.limit {
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
     }
 
-    fn on_event(&mut self, _: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
+    fn hear(&mut self, event: SessionEvent<'_>) {
         self.story.push(match event {
             SessionEvent::Open { .. } => Story::Open,
             SessionEvent::Reconnecting { reason, .. } => Story::Reconnecting(reason),
             SessionEvent::Closed { .. } => Story::Closed,
             _ => Story::Other,
         });
-        ControlFlow::Continue(())
-    }
-
-    fn attempt_headers(&mut self, _: Instant, _: bool) -> &[(&str, &str)] {
-        self.headers.clear();
-        self.headers.extend(self.token);
-        &self.headers
     }
 }
 

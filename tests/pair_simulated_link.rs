@@ -9,6 +9,7 @@
 use core::time::Duration;
 use std::collections::VecDeque;
 
+use sansse::BufferTooSmall;
 use sansse::Instant;
 use sansse::backoff::BackoffConfig;
 use sansse::client::{
@@ -130,7 +131,7 @@ fn simulate(seed: u64) -> Tally {
                 _ => {}
             }
         }
-        while let Some(n) = client.poll_transmit(&mut out) {
+        while let Some(n) = client.poll_transmit(at(now), &mut out) {
             if let Some(conn) = connection.as_mut() {
                 conn.up.send(&mut rng, now, &out[..n]);
             }
@@ -173,7 +174,9 @@ fn simulate(seed: u64) -> Tally {
                         conn.server.handle_written(at(now), n).unwrap();
                     }
                     Ok(None) => break,
-                    Err(TransmitError::BufferTooSmall { needed }) => out.resize(needed, 0),
+                    Err(TransmitError::BufferTooSmall(BufferTooSmall { needed })) => {
+                        out.resize(needed, 0)
+                    }
                     Err(e) => panic!("seed {seed}: {e:?}"),
                 }
             }

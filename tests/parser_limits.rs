@@ -5,7 +5,8 @@
 //! Each refusal is asserted as an `Err`, so these tests also fail in a release build, where an
 //! overflowing sum would wrap instead of panicking.
 
-use sansse::parse::{BufferTooSmall, Limits, Output, ParseError, Parser};
+use sansse::BufferTooSmall;
+use sansse::parse::{Limits, Output, ParseError, Parser};
 
 /// Limits whose reserved regions (three id slots, the event type, the comment plus its
 /// lookahead) do not fit in a `usize`.

@@ -12,6 +12,7 @@ mod server_support;
 use core::time::Duration;
 
 use embedded_io::ErrorKind;
+use sansse::BufferTooSmall;
 use sansse::replay::{Gap, ReplayLog, Ring};
 use sansse::server::{
     AcceptOptions, CloseOptions, Decision, ServerConfig, ServerSession, SessionEvent, StreamStart,
@@ -202,7 +203,7 @@ fn pump<const E: usize, const B: usize>(
         let n = match session.poll_transmit(at(now), ring, &mut buf) {
             Ok(Some(n)) => n,
             Ok(None) => break,
-            Err(TransmitError::BufferTooSmall { needed }) => {
+            Err(TransmitError::BufferTooSmall(BufferTooSmall { needed })) => {
                 buf.resize(needed, 0);
                 continue;
             }

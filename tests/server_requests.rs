@@ -4,6 +4,7 @@
 
 mod server_support;
 
+use sansse::BufferTooSmall;
 use sansse::http::{CHUNK_HEADER_MAX, ErrorResponse, HeadLimits, RequestError, ResponseWriteError};
 use sansse::replay::{ReplayLog, Ring};
 use sansse::server::{
@@ -308,7 +309,10 @@ fn a_short_buffer_gets_whole_events_or_the_size_needed() {
     let result = session.poll_transmit(at(1), &ring, &mut small);
 
     let needed = CHUNK_HEADER_MAX + first_len + 2;
-    assert_eq!(result, Err(TransmitError::BufferTooSmall { needed }));
+    assert_eq!(
+        result,
+        Err(TransmitError::BufferTooSmall(BufferTooSmall { needed }))
+    );
     assert_eq!(small, [0xEE; 64]);
     assert_eq!(session.unconfirmed(), 0);
     assert!(head_len > 0);
@@ -358,7 +362,12 @@ fn a_response_head_larger_than_the_buffer_reports_its_size() {
     let mut tiny = [0u8; 16];
     let result = session.poll_transmit(at(0), &ring, &mut tiny);
 
-    assert_eq!(result, Err(TransmitError::BufferTooSmall { needed: 152 }));
+    assert_eq!(
+        result,
+        Err(TransmitError::BufferTooSmall(BufferTooSmall {
+            needed: 152
+        }))
+    );
 }
 
 #[test]
@@ -382,4 +391,40 @@ fn bad_accept_options_are_refused_even_for_a_request_the_checks_would_refuse() {
         Ok(Decision::Rejected { status: 405 })
     );
     assert_eq!(session.state(), State::Closing);
+}
+
+#[test]
+fn a_post_stream_opens_only_when_the_application_allows_any_method() {
+    let ring = Ring::<4, 256>::new(1);
+    let request: &[u8] =
+        b"POST /answer HTTP/1.1\r\nHost: h\r\nAccept: text/event-stream\r\nContent-Length: 0\r\n\r\n";
+
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+    session.handle_bytes(at(0), request);
+    assert_eq!(
+        session.accept(at(0), &ring, AcceptOptions::new()),
+        Ok(Decision::Rejected { status: 405 })
+    );
+
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+    session.handle_bytes(at(0), request);
+    let decision = session.accept(at(0), &ring, AcceptOptions::new().with_any_method(true));
+    assert!(
+        matches!(decision, Ok(Decision::Accepted { .. })),
+        "{decision:?}"
+    );
+
+    // The Accept check still holds for any method.
+    let mut storage = [0u8; 256];
+    let mut session = ServerSession::new(at(0), &mut storage, ServerConfig::new());
+    session.handle_bytes(
+        at(0),
+        b"POST /answer HTTP/1.1\r\nHost: h\r\nAccept: text/html\r\n\r\n",
+    );
+    assert_eq!(
+        session.accept(at(0), &ring, AcceptOptions::new().with_any_method(true)),
+        Ok(Decision::Rejected { status: 400 })
+    );
 }

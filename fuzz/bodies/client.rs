@@ -290,7 +290,7 @@ impl<'b> Sim<'b> {
             }
         }
         let mut buf = vec![0u8; self.transmit_chunk];
-        while let Some(n) = self.session.poll_transmit(&mut buf) {
+        while let Some(n) = self.session.poll_transmit(self.now, &mut buf) {
             assert!(
                 self.connected,
                 "request bytes on a connection that is not up"
@@ -639,14 +639,17 @@ impl<'b> Sim<'b> {
     }
 
     fn ack(&mut self, how: u8) {
-        let result = match how % 3 {
-            0 => self.session.ack_dispatched(),
-            1 => {
-                let id = self.session.last_event_id().to_owned();
-                self.session.ack(&id)
-            }
-            _ => self.session.ack(""),
+        let id = match how % 3 {
+            0 | 1 => self.session.last_event_id().to_owned(),
+            _ => String::new(),
         };
+        let result = self.session.ack(self.now, &id);
+        if result.is_ok() && self.session.state() != State::Open {
+            // Between streams the acknowledged id is where the next one starts.
+            self.reference
+                .set_last_event_id(&id)
+                .expect("acknowledged ids fit");
+        }
         assert_eq!(
             result.is_ok(),
             self.mode == ResumeMode::Acknowledged,

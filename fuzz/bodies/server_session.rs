@@ -25,6 +25,7 @@
 
 use core::time::Duration;
 
+use sansse::BufferTooSmall;
 use sansse::Instant;
 use sansse::encode::{EventName, Message};
 use sansse::http::ErrorResponse;
@@ -245,7 +246,7 @@ impl Shell {
         let n = match session.poll_transmit(now, ring, &mut buf) {
             Ok(Some(n)) => n,
             Ok(None) => return false,
-            Err(TransmitError::BufferTooSmall { needed }) => {
+            Err(TransmitError::BufferTooSmall(BufferTooSmall { needed })) => {
                 assert!(needed > size, "needed {needed} fits in {size}");
                 assert!(
                     buf.iter().all(|&b| b == 0xA5),

@@ -4,6 +4,7 @@
 use core::fmt;
 use core::time::Duration;
 
+use crate::ascii::millis;
 use crate::backoff::BackoffConfig;
 use crate::heartbeat::{IdleConfig, PingConfig};
 use crate::http::{HeadLimits, Policy};
@@ -350,7 +351,7 @@ pub enum ResumeMode {
     /// when [`Messages::next`](super::Messages::next) hands the event out.
     Dispatched,
     /// The resume id moves only when the application calls
-    /// [`ClientSession::ack`](super::ClientSession::ack) (or one of its siblings), so an event
+    /// [`ClientSession::ack`](super::ClientSession::ack), so an event
     /// whose processing was cut short by a crash or reset is sent again. Persist the id from
     /// [`SessionEvent::PersistId`](super::SessionEvent::PersistId) and pass it back with
     /// [`ClientConfig::with_last_event_id`] after a restart.
@@ -453,7 +454,7 @@ impl<const PARSER: usize, const HEAD: usize, const TRANSMIT: usize, const REDIRE
 /// let error = ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).unwrap_err();
 /// assert!(matches!(
 ///     error,
-///     ConfigError::Request(RequestBuildError::Write(RequestWriteError::BufferTooSmall { .. }))
+///     ConfigError::Request(RequestBuildError::Write(RequestWriteError::BufferTooSmall(_)))
 /// ));
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -499,15 +500,5 @@ impl core::error::Error for ConfigError {
             Self::Request(e) => Some(e),
             Self::LastEventIdTooLong { .. } | Self::HeadBufferTooSmall { .. } => None,
         }
-    }
-}
-
-/// Whole milliseconds of a duration, saturating.
-const fn millis(d: Duration) -> u64 {
-    let ms = d.as_millis();
-    if ms > u64::MAX as u128 {
-        u64::MAX
-    } else {
-        ms as u64
     }
 }

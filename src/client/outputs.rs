@@ -303,7 +303,7 @@ impl core::error::Error for RequestBuildError {
 /// let mut storage = ClientStorage::<1024, 512, 512, 64>::new();
 /// let config = ClientConfig::new("example.com", "/events"); // not in acknowledged mode
 /// let mut session = ClientSession::new(Instant::ZERO, config, storage.buffers(), 1).unwrap();
-/// assert_eq!(session.ack("7"), Err(AckError::NotAcknowledgedMode));
+/// assert_eq!(session.ack(Instant::ZERO, "7"), Err(AckError::NotAcknowledgedMode));
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]

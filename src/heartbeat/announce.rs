@@ -67,17 +67,7 @@ pub fn parse_keepalive_announcement(comment_text: &str) -> Option<Duration> {
 /// `digits` as a decimal number: one or more ASCII digits and nothing else, `None` when empty,
 /// anything else or too large for a `u64`. The announcement's one decimal parser.
 fn decimal(digits: &str) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for b in digits.bytes() {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
-    }
-    Some(n)
+    crate::ascii::parse_u64(digits.as_bytes(), crate::ascii::Overflow::Reject)
 }
 
 #[cfg(test)]

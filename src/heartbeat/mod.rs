@@ -37,8 +37,6 @@
 
 use core::time::Duration;
 
-use crate::time::Instant;
-
 mod announce;
 mod deadline;
 mod idle;
@@ -55,7 +53,7 @@ pub use ping::{PingAction, PingConfig, PingSchedule, PongOverdue};
 /// Whole milliseconds of `d`, saturating: the heartbeat's one `Duration` to milliseconds
 /// conversion.
 const fn millis(d: Duration) -> u64 {
-    Instant::ZERO.saturating_add(d).as_millis()
+    crate::ascii::millis(d)
 }
 
 /// Raises 0 to 1, for intervals that re-arm from the instant they fire.
@@ -66,7 +64,8 @@ const fn at_least_one(ms: u64) -> u64 {
 /// Shorthands for the tests of every machine.
 #[cfg(test)]
 mod test_time {
-    use super::{Duration, Instant};
+    use super::Duration;
+    use crate::time::Instant;
 
     pub(super) const fn at(ms: u64) -> Instant {
         Instant::from_millis(ms)

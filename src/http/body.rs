@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use super::chunked::ChunkedDecoder;
+use super::chunked::{BodyError, ChunkedDecoder};
 
 /// How a response body is delimited (RFC 9112 section 6.3).
 ///
@@ -257,49 +257,6 @@ pub struct Decoded<'i> {
     /// Whether the body has ended; input after `consumed` is not part of it.
     pub end: bool,
 }
-
-/// Why a response body could not be decoded.
-///
-/// # Examples
-///
-/// ```
-/// use sansse::http::{BodyDecoder, BodyError, BodyFraming};
-///
-/// let mut decoder = BodyDecoder::new(BodyFraming::Chunked);
-/// assert_eq!(decoder.decode(b"zz\r\n"), Err(BodyError::InvalidChunkSize));
-/// ```
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
-#[non_exhaustive]
-pub enum BodyError {
-    /// A chunk size line is not hex digits followed by an optional extension and a line end.
-    InvalidChunkSize,
-    /// A chunk size does not fit in 64 bits.
-    ChunkSizeOverflow,
-    /// A chunk extension holds a control character.
-    InvalidChunkExtension,
-    /// Chunk data is not followed by CRLF.
-    MissingChunkEnd,
-    /// The trailer section is not ended by an empty line.
-    InvalidTrailer,
-    /// The input ended before the body did.
-    Truncated,
-}
-
-impl fmt::Display for BodyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::InvalidChunkSize => "invalid chunk size",
-            Self::ChunkSizeOverflow => "chunk size overflow",
-            Self::InvalidChunkExtension => "invalid chunk extension",
-            Self::MissingChunkEnd => "missing crlf after chunk data",
-            Self::InvalidTrailer => "invalid chunked trailer",
-            Self::Truncated => "body truncated",
-        })
-    }
-}
-
-impl core::error::Error for BodyError {}
 
 #[cfg(test)]
 mod tests {

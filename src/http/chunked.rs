@@ -11,10 +11,11 @@
 //! `TrailerEndLf` -> `Done`. A bare LF is accepted wherever CRLF is expected (RFC 9112
 //! section 2.2); anything else unexpected is a typed error.
 
+use core::fmt;
 use core::ops::Range;
 
-use super::body::BodyError;
-use super::{BufferTooSmall, write_exact};
+use crate::BufferTooSmall;
+use crate::buffer::write_exact;
 
 /// The last chunk with an empty trailer section: the end of a chunked body.
 ///
@@ -95,11 +96,7 @@ pub fn encode_chunk(payload: &[u8], buf: &mut [u8]) -> Result<usize, BufferTooSm
     }
     let mut header = [0u8; CHUNK_HEADER_MAX];
     let header = chunk_header(payload.len(), &mut header);
-    write_exact(buf, |sink| {
-        sink.put(header);
-        sink.put(payload);
-        sink.put(b"\r\n");
-    })
+    write_exact(buf, &[header, payload, b"\r\n"][..])
 }
 
 /// Writes the last chunk (`0\r\n\r\n`) that ends a chunked body.
@@ -118,7 +115,7 @@ pub fn encode_chunk(payload: &[u8], buf: &mut [u8]) -> Result<usize, BufferTooSm
 /// assert_eq!(&out[..5], b"0\r\n\r\n");
 /// ```
 pub fn encode_last_chunk(buf: &mut [u8]) -> Result<usize, BufferTooSmall> {
-    write_exact(buf, |sink| sink.put(LAST_CHUNK))
+    write_exact(buf, &[LAST_CHUNK][..])
 }
 
 /// Frames a payload that was written at `buf[CHUNK_HEADER_MAX..CHUNK_HEADER_MAX + payload_len]`
@@ -202,6 +199,49 @@ enum State {
     TrailerEndLf,
     Done,
 }
+
+/// Why a response body could not be decoded.
+///
+/// # Examples
+///
+/// ```
+/// use sansse::http::{BodyDecoder, BodyError, BodyFraming};
+///
+/// let mut decoder = BodyDecoder::new(BodyFraming::Chunked);
+/// assert_eq!(decoder.decode(b"zz\r\n"), Err(BodyError::InvalidChunkSize));
+/// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum BodyError {
+    /// A chunk size line is not hex digits followed by an optional extension and a line end.
+    InvalidChunkSize,
+    /// A chunk size does not fit in 64 bits.
+    ChunkSizeOverflow,
+    /// A chunk extension holds a control character.
+    InvalidChunkExtension,
+    /// Chunk data is not followed by CRLF.
+    MissingChunkEnd,
+    /// The trailer section is not ended by an empty line.
+    InvalidTrailer,
+    /// The input ended before the body did.
+    Truncated,
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::InvalidChunkSize => "invalid chunk size",
+            Self::ChunkSizeOverflow => "chunk size overflow",
+            Self::InvalidChunkExtension => "invalid chunk extension",
+            Self::MissingChunkEnd => "missing crlf after chunk data",
+            Self::InvalidTrailer => "invalid chunked trailer",
+            Self::Truncated => "body truncated",
+        })
+    }
+}
+
+impl core::error::Error for BodyError {}
 
 /// Incremental chunked decoder; see the module docs for its states.
 #[derive(Clone, Debug, Eq, PartialEq)]

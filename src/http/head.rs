@@ -15,7 +15,9 @@
 use core::fmt;
 use core::ops::Range;
 
-use super::{is_field_byte, is_token, trim_ows};
+use super::body::FramingError;
+use super::token::{is_field_byte, is_token, list_elements};
+use crate::ascii::{Overflow, parse_u64, trim_ows};
 
 /// Size limits for a message head, shared by [`RequestReader`](super::RequestReader) and
 /// [`ResponseReader`](super::ResponseReader).
@@ -346,7 +348,30 @@ impl<'a> Headers<'a> {
     pub(crate) fn list(&self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
         self.iter()
             .filter(move |h| h.is(name))
-            .flat_map(|h| super::list_elements(h.value))
+            .flat_map(|h| list_elements(h.value))
+    }
+
+    /// The `Content-Length` of either kind of message (RFC 9112 section 6.3): absent is `None`;
+    /// every value, over repeated lines and comma lists, must be the same `1*DIGIT` that fits a
+    /// `u64`. Identical repeats are accepted as RFC 9110 section 8.6 allows; `+4`, `-1`, empty,
+    /// differing values or a value past `u64::MAX` are errors, never clamped: a length that framing
+    /// trusts must be exactly what the peer sent.
+    pub(crate) fn content_length(&self) -> Result<Option<u64>, FramingError> {
+        let mut found: Option<u64> = None;
+        for element in self.list("content-length") {
+            let Some(value) = parse_u64(element, Overflow::Reject) else {
+                return Err(FramingError::InvalidContentLength);
+            };
+            if found.is_some_and(|f| f != value) {
+                return Err(FramingError::InvalidContentLength);
+            }
+            found = Some(value);
+        }
+        // A header present with an empty value is as wrong as a non-number.
+        if found.is_none() && self.get("content-length").is_some() {
+            return Err(FramingError::InvalidContentLength);
+        }
+        Ok(found)
     }
 }
 

@@ -2,7 +2,8 @@
 
 use core::fmt;
 
-use super::BufferTooSmall;
+use crate::BufferTooSmall;
+use crate::ascii::{Overflow, parse_u64};
 
 /// The scheme of an absolute `Location`.
 ///
@@ -147,10 +148,11 @@ impl<'a> Location<'a> {
         // An empty port ("host:") means the default (RFC 3986 section 3.2.3).
         let port = match port {
             None | Some("") => None,
-            Some(digits) if digits.bytes().all(|b| b.is_ascii_digit()) => {
-                Some(digits.parse::<u16>().map_err(|_| LocationError::Invalid)?)
-            }
-            Some(_) => return Err(LocationError::Invalid),
+            Some(digits) => Some(
+                parse_u64(digits.as_bytes(), Overflow::Reject)
+                    .and_then(|port| u16::try_from(port).ok())
+                    .ok_or(LocationError::Invalid)?,
+            ),
         };
         Ok(Self {
             scheme,

@@ -8,6 +8,7 @@
 //!
 //! - [`RequestReader`] reads a request head incrementally under [`HeadLimits`]; each violation is
 //!   a [`RequestError`] that names the status to answer with ([`RequestError::status_code`]).
+//!   [`RequestHead::content_length`] reads a body length strictly, for servers that take bodies.
 //! - [`StreamResponse`] writes the `200 OK` head that opens an event stream, chunked or
 //!   close-delimited; [`ErrorResponse`] writes the short answers (400, 404, 405, 414, 431, 503,
 //!   505 and the 204 that tells a client to stop reconnecting).
@@ -47,197 +48,27 @@
 //! assert!(out[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
 //! ```
 
+// One file per role over the pieces both roles share, so that no file imports one that imports
+// it back: `status` (the client's policy) -> `client`, `location`; `client`, `server` -> `head`,
+// `body`, `token`; `head` -> `body`, `token`; `body` -> `chunked` (which owns `BodyError`).
 mod body;
 mod chunked;
+mod client;
 mod head;
 mod location;
-mod request;
-mod response;
+mod server;
 mod status;
+mod token;
 
-pub use body::{BodyDecoder, BodyError, BodyFraming, Decoded, FramingError};
+pub use body::{BodyDecoder, BodyFraming, Decoded, FramingError};
 pub use chunked::{
-    CHUNK_HEADER_MAX, LAST_CHUNK, MAX_CHUNK_OVERHEAD, chunk_overhead, encode_chunk,
+    BodyError, CHUNK_HEADER_MAX, LAST_CHUNK, MAX_CHUNK_OVERHEAD, chunk_overhead, encode_chunk,
     encode_last_chunk, frame_chunk_in_place,
 };
+pub use client::{Request, RequestWriteError, ResponseError, ResponseHead, ResponseReader};
 pub use head::{HeadLimits, HeadStatus, Header, HeaderIter, Headers, Version};
 pub use location::{Location, LocationError, Scheme};
-pub use request::{Request, RequestError, RequestHead, RequestReader, RequestWriteError};
-pub use response::{
-    ErrorResponse, ResponseError, ResponseHead, ResponseReader, ResponseWriteError, StreamResponse,
+pub use server::{
+    ErrorResponse, RequestError, RequestHead, RequestReader, ResponseWriteError, StreamResponse,
 };
 pub use status::{Failure, Policy, Redirect, Verdict, classify};
-
-use core::fmt;
-
-/// The buffer lent to a writer cannot hold the output; nothing was written.
-///
-/// # Examples
-///
-/// ```
-/// use sansse::http::{BufferTooSmall, encode_chunk};
-///
-/// let mut tiny = [0u8; 4];
-/// assert_eq!(encode_chunk(b"hello", &mut tiny), Err(BufferTooSmall { needed: 10 }));
-/// ```
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
-pub struct BufferTooSmall {
-    /// How many bytes the output needs.
-    pub needed: usize,
-}
-
-impl fmt::Display for BufferTooSmall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "buffer too small: {} bytes needed", self.needed)
-    }
-}
-
-impl core::error::Error for BufferTooSmall {}
-
-/// Output cursor that writes while there is room and always counts.
-///
-/// Writers run their emit code twice: once into an empty sink to learn the exact size, then, only
-/// if it fits, into the caller's buffer. That keeps writes all-or-nothing without a scratch copy.
-struct Sink<'b> {
-    buf: &'b mut [u8],
-    len: usize,
-}
-
-impl<'b> Sink<'b> {
-    fn new(buf: &'b mut [u8]) -> Self {
-        Self { buf, len: 0 }
-    }
-
-    fn put(&mut self, bytes: &[u8]) {
-        let end = self.len.saturating_add(bytes.len());
-        if let Some(dst) = self.buf.get_mut(self.len..end) {
-            dst.copy_from_slice(bytes);
-        }
-        self.len = end;
-    }
-
-    fn put_decimal(&mut self, mut n: u64) {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            digits[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.put(&digits[i..]);
-    }
-}
-
-/// Runs `emit` once to size the output and once more to write it if it fits in `buf`.
-fn write_exact(buf: &mut [u8], emit: impl Fn(&mut Sink<'_>)) -> Result<usize, BufferTooSmall> {
-    let mut counter = Sink::new(&mut []);
-    emit(&mut counter);
-    let needed = counter.len;
-    if needed > buf.len() {
-        return Err(BufferTooSmall { needed });
-    }
-    let mut sink = Sink::new(buf);
-    emit(&mut sink);
-    Ok(sink.len)
-}
-
-/// `tchar` from RFC 9110 section 5.6.2: the characters of methods, header names and codings.
-const fn is_tchar(b: u8) -> bool {
-    matches!(b,
-        b'!' | b'#' | b'$' | b'%' | b'&' | b'\'' | b'*' | b'+' | b'-' | b'.' | b'^' | b'_' | b'`'
-        | b'|' | b'~' | b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z')
-}
-
-/// Whether `bytes` is a non-empty `token` (RFC 9110 section 5.6.2).
-fn is_token(bytes: &[u8]) -> bool {
-    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
-}
-
-/// Field-value octets (RFC 9110 section 5.5): visible ASCII, space, tab and opaque `obs-text`.
-const fn is_field_byte(b: u8) -> bool {
-    matches!(b, b'\t' | b' ' | 0x21..=0x7E | 0x80..=0xFF)
-}
-
-/// Drops leading and trailing optional whitespace (spaces and tabs).
-fn trim_ows(mut bytes: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = bytes {
-        bytes = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = bytes {
-        bytes = rest;
-    }
-    bytes
-}
-
-/// Parses `1*DIGIT` as a `u64`, saturating; `None` if anything else is present.
-fn parse_digits(bytes: &[u8]) -> Option<u64> {
-    if bytes.is_empty() {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for &b in bytes {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.saturating_mul(10).saturating_add(u64::from(b - b'0'));
-    }
-    Some(n)
-}
-
-/// Iterates the comma-separated elements of a list-valued header (RFC 9110 section 5.6.1),
-/// trimmed, skipping the empty elements the grammar allows.
-fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(trim_ows)
-        .filter(|e| !e.is_empty())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn write_exact_reports_exact_size_and_leaves_buffer_untouched() {
-        let mut buf = [0xAAu8; 4];
-        let result = write_exact(&mut buf, |s| s.put(b"hello"));
-        assert_eq!(result, Err(BufferTooSmall { needed: 5 }));
-        assert_eq!(buf, [0xAA; 4]);
-
-        let mut buf = [0u8; 5];
-        assert_eq!(write_exact(&mut buf, |s| s.put(b"hello")), Ok(5));
-        assert_eq!(&buf, b"hello");
-    }
-
-    #[test]
-    fn decimal_covers_zero_and_max() {
-        let mut buf = [0u8; 32];
-        let n = write_exact(&mut buf, |s| {
-            s.put_decimal(0);
-            s.put(b" ");
-            s.put_decimal(u64::MAX);
-        })
-        .unwrap();
-        assert_eq!(&buf[..n], b"0 18446744073709551615");
-    }
-
-    #[test]
-    fn digits_saturate_and_reject_signs() {
-        assert_eq!(parse_digits(b"120"), Some(120));
-        assert_eq!(parse_digits(b"99999999999999999999999"), Some(u64::MAX));
-        assert_eq!(parse_digits(b"+1"), None);
-        assert_eq!(parse_digits(b""), None);
-    }
-
-    #[test]
-    fn list_elements_trim_and_skip_empty() {
-        let mut it = list_elements(b" gzip ,, chunked\t");
-        assert_eq!(it.next(), Some(&b"gzip"[..]));
-        assert_eq!(it.next(), Some(&b"chunked"[..]));
-        assert_eq!(it.next(), None);
-    }
-}

@@ -8,8 +8,8 @@ use core::fmt;
 use core::time::Duration;
 
 use super::body::FramingError;
+use super::client::ResponseHead;
 use super::location::{Location, LocationError};
-use super::response::ResponseHead;
 
 /// Which statuses a client retries and whether it follows redirects. Built with `const fn`s so
 /// it can live in a `static`.

@@ -6,7 +6,7 @@
 //! Serving one connection takes the stream, the [`Hub`] every connection shares, and a
 //! decision: a closure from the request head to an [`Answer`]. With `std`,
 //! `serve(stream, &hub, decide)` needs nothing else: the buffers come from a default
-//! [`ServerStorage`], the clock is the `DefaultTimer`, the settings are
+//! [`ServerStorage`], the clock is the crate's `StdTimer`, the settings are
 //! [`ServerConfig::new`](crate::server::ServerConfig::new). A complete smol server, with a
 //! publisher, one task per connection, and `Last-Event-ID` resume and replay from the ring
 //! (24 lines of user code, the comment included):
@@ -85,13 +85,11 @@ use super::Hub;
 
 #[cfg(feature = "std")]
 mod blocking;
-#[cfg(feature = "std")]
-mod timer;
 
 #[cfg(feature = "std")]
-pub use blocking::serve_blocking;
+use super::StdTimer;
 #[cfg(feature = "std")]
-pub use timer::DefaultTimer;
+pub use blocking::serve_blocking;
 
 /// The application's side of one connection, as a server loop calls it.
 ///
@@ -298,7 +296,7 @@ impl<const HEAD: usize, const RX: usize, const TX: usize> ServerStorage<HEAD, RX
 /// What every connection of one server shares, built once: the clock and the settings.
 ///
 /// `'c` is the lifetime of the config (of its gap event's name; `'static` for
-/// [`ServerConfig::new`]). `T` is the clock: `DefaultTimer` from `Server::new` with `std`,
+/// [`ServerConfig::new`]). `T` is the clock: [`StdTimer`] from `Server::new` with `std`,
 /// or any [`Timer`](super::Timer) through [`Server::with_timer`]. Each connection gets a clone of it.
 ///
 /// # Examples
@@ -320,15 +318,15 @@ pub struct Server<'c, T> {
 }
 
 #[cfg(feature = "std")]
-impl Server<'static, DefaultTimer> {
-    /// A server on the [`DefaultTimer`] with the default [`ServerConfig`].
+impl Server<'static, StdTimer> {
+    /// A server on the [`StdTimer`] with the default [`ServerConfig`].
     pub fn new() -> Self {
-        Self::with_timer(DefaultTimer::new())
+        Self::with_timer(StdTimer::new())
     }
 }
 
 #[cfg(feature = "std")]
-impl Default for Server<'static, DefaultTimer> {
+impl Default for Server<'static, StdTimer> {
     fn default() -> Self {
         Self::new()
     }
@@ -424,7 +422,7 @@ impl<'c, T: super::Timer + Clone> Server<'c, T> {
     }
 }
 
-/// Serves one connection with the [`DefaultTimer`], the default config and default buffers:
+/// Serves one connection with the [`StdTimer`], the default config and default buffers:
 /// [`Server::new`]`().`[`serve`](Server::serve)`(stream, hub, decide)`; see the
 /// [module docs](self) for a whole server.
 ///
@@ -713,7 +711,9 @@ mod tests {
 
     #[test]
     fn serve_errors_display_short_and_lowercase() {
-        let error = ServeError::Transmit(TransmitError::BufferTooSmall { needed: 9 });
+        let error = ServeError::Transmit(TransmitError::BufferTooSmall(crate::BufferTooSmall {
+            needed: 9,
+        }));
         assert_eq!(
             std::string::ToString::to_string(&error),
             "transmit: buffer too small: 9 bytes needed"

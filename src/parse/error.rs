@@ -55,23 +55,3 @@ impl fmt::Display for ParseError {
 }
 
 impl core::error::Error for ParseError {}
-
-/// The buffer given to [`Parser::with_limits`] cannot hold the reserved regions.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub struct BufferTooSmall {
-    /// The smallest buffer these limits need.
-    pub needed: usize,
-}
-
-impl core::fmt::Display for BufferTooSmall {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(
-            f,
-            "parser buffer too small: limits need {} bytes",
-            self.needed
-        )
-    }
-}
-
-impl core::error::Error for BufferTooSmall {}

@@ -3,6 +3,7 @@
 //! event type and ids are placed in their regions (decoded when not UTF-8) and checked against
 //! their limits; `retry` is read as decimal digits; comments are cut at their limit.
 
+use crate::ascii::{Overflow, push_digit};
 use memchr::memchr;
 
 use super::engine::{Loc, Piece, RawOutput, Span, State};
@@ -348,16 +349,9 @@ impl State {
 /// in `piece`, saturating at `u64::MAX`. The field's one decimal parser: a value may arrive in
 /// pieces across inputs, so it carries on from what came before.
 fn retry_digits(ms: Option<u64>, piece: &[u8]) -> Option<u64> {
-    let mut ms = ms;
-    for &b in piece {
-        ms = match ms {
-            Some(ms) if b.is_ascii_digit() => {
-                Some(ms.saturating_mul(10).saturating_add(u64::from(b - b'0')))
-            }
-            _ => None,
-        };
-    }
-    ms
+    piece
+        .iter()
+        .try_fold(ms?, |ms, &b| push_digit(ms, b, Overflow::Saturate))
 }
 
 /// How a whole value was placed: borrowable as is, copied decoded into the region, or too long.

@@ -27,7 +27,7 @@ mod tokenizer;
 mod utf8;
 
 pub(crate) use engine::{Found, FoundEvent};
-pub use error::{BufferTooSmall, ParseError};
+pub use error::ParseError;
 #[cfg(feature = "alloc")]
 pub use owned::OwnedEvent;
 pub use parser::{DEFAULT_CAPACITY, Event, Feed, Output, Parser};

@@ -22,9 +22,10 @@
 //! the compiler decides, which keeps the firmware build small (`benches/footprint.sh`).
 
 use super::engine::{Found, FoundComment, FoundEvent, State, resolve_text};
-use super::error::{BufferTooSmall, ParseError};
+use super::error::ParseError;
 use super::regions::Limits;
 use super::utf8::Utf8Window;
+use crate::BufferTooSmall;
 
 /// The default buffer size of [`Parser::new`] when the type is written `Parser` alone.
 pub const DEFAULT_CAPACITY: usize = 4096;

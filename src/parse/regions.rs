@@ -20,9 +20,9 @@ use super::tokenizer::Tokenizer;
 use super::utf8::text;
 
 #[cfg(doc)]
-use super::error::BufferTooSmall;
-#[cfg(doc)]
 use super::parser::Parser;
+#[cfg(doc)]
+use crate::BufferTooSmall;
 
 /// Room after the comment region so the last character before the cut is seen whole and
 /// truncation does not depend on chunking.

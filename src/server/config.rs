@@ -4,6 +4,8 @@
 
 use core::time::Duration;
 
+// Re-exported for the session and its outputs, which store the same milliseconds.
+pub(super) use crate::ascii::millis;
 use crate::encode::Message;
 use crate::heartbeat::KeepAlive;
 use crate::http::HeadLimits;
@@ -254,15 +256,41 @@ pub enum OverrunPolicy {
 pub struct AcceptOptions<'a> {
     headers: &'a [(&'a str, &'a str)],
     close_delimited: bool,
+    any_method: bool,
 }
 
 impl<'a> AcceptOptions<'a> {
-    /// No extra headers; framing from the request and the config.
+    /// No extra headers; framing from the request and the config; `GET` requests only.
     pub const fn new() -> Self {
         Self {
             headers: &[],
             close_delimited: false,
+            any_method: false,
         }
+    }
+
+    /// Opens the stream whatever the request's method, not only for `GET`: for a stream that
+    /// answers a `POST` with a body (as LLM APIs stream their answers). The `Accept` check
+    /// still applies. Browsers' `EventSource` only ever sends `GET`, so this is off by default
+    /// and `accept` answers any other method with `405 Method Not Allowed`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::server::AcceptOptions;
+    ///
+    /// assert!(!AcceptOptions::new().any_method());
+    /// assert!(AcceptOptions::new().with_any_method(true).any_method());
+    /// ```
+    #[must_use]
+    pub const fn with_any_method(mut self, any_method: bool) -> Self {
+        self.any_method = any_method;
+        self
+    }
+
+    /// Whether the stream opens for any method, not only `GET`.
+    pub const fn any_method(&self) -> bool {
+        self.any_method
     }
 
     /// Sets extra response headers (CORS and the like), written after the standard ones.
@@ -356,16 +384,6 @@ impl<'a> CloseOptions<'a> {
 
     pub(super) const fn retry_ms(&self) -> Option<u64> {
         self.retry_ms
-    }
-}
-
-/// Whole milliseconds of `d`, saturating.
-pub(super) const fn millis(d: Duration) -> u64 {
-    let ms = d.as_millis();
-    if ms > u64::MAX as u128 {
-        u64::MAX
-    } else {
-        ms as u64
     }
 }
 

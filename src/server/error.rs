@@ -4,6 +4,7 @@
 
 use core::fmt;
 
+use crate::BufferTooSmall;
 use crate::heartbeat::LeaseExpired;
 use crate::http::ResponseWriteError;
 
@@ -75,21 +76,32 @@ impl core::error::Error for RejectError {}
 pub enum TransmitError {
     /// The next whole piece of output (a response head, or one event with its chunk framing)
     /// does not fit; the buffer is untouched and the output waits for a larger one.
-    BufferTooSmall {
-        /// The buffer size that takes it.
-        needed: usize,
-    },
+    ///
+    /// `needed` is the buffer size that takes it.
+    BufferTooSmall(BufferTooSmall),
 }
 
 impl fmt::Display for TransmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BufferTooSmall { needed } => write!(f, "buffer too small: {needed} bytes needed"),
+            Self::BufferTooSmall(e) => e.fmt(f),
         }
     }
 }
 
-impl core::error::Error for TransmitError {}
+impl core::error::Error for TransmitError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::BufferTooSmall(e) => Some(e),
+        }
+    }
+}
+
+impl From<BufferTooSmall> for TransmitError {
+    fn from(e: BufferTooSmall) -> Self {
+        Self::BufferTooSmall(e)
+    }
+}
 
 /// Why [`ServerSession::handle_written`](super::ServerSession::handle_written) refused; nothing
 /// was counted.

@@ -16,6 +16,7 @@
 
 use core::time::Duration;
 
+use crate::BufferTooSmall;
 use crate::encode::{Comment, EventIdBuf, Message};
 use crate::heartbeat::keepalive_comment;
 use crate::http::{
@@ -203,7 +204,7 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
         let mut pos = 0;
         if let Some(unit) = self.head_unit() {
             pos = write_unit(&unit, &gap_event, buf)
-                .map_err(|needed| TransmitError::BufferTooSmall { needed })?;
+                .map_err(|needed| TransmitError::BufferTooSmall(BufferTooSmall { needed }))?;
             self.commit(&unit, ring);
         }
 
@@ -234,7 +235,7 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
                 }
                 Err(needed) if pos == 0 && end == first => {
                     let needed = needed.saturating_add(reserve).saturating_add(trailer);
-                    return Err(TransmitError::BufferTooSmall { needed });
+                    return Err(TransmitError::BufferTooSmall(BufferTooSmall { needed }));
                 }
                 Err(_) => break,
             }
@@ -256,7 +257,7 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
                     self.commit(&unit, ring);
                 }
                 Err(needed) if pos == 0 => {
-                    return Err(TransmitError::BufferTooSmall { needed });
+                    return Err(TransmitError::BufferTooSmall(BufferTooSmall { needed }));
                 }
                 Err(_) => {}
             }
@@ -411,15 +412,13 @@ fn copy(bytes: &[u8], buf: &mut [u8]) -> Result<usize, usize> {
     Ok(bytes.len())
 }
 
-fn encode_needed(error: crate::encode::EncodeError) -> usize {
-    match error {
-        crate::encode::EncodeError::BufferTooSmall { needed } => needed,
-    }
+const fn encode_needed(error: BufferTooSmall) -> usize {
+    error.needed
 }
 
 fn head_needed(error: ResponseWriteError) -> usize {
     match error {
-        ResponseWriteError::BufferTooSmall { needed } => needed,
+        ResponseWriteError::BufferTooSmall(BufferTooSmall { needed }) => needed,
         // Unreachable: headers were validated when the session took the response, and a
         // response that cannot be written fits in no buffer.
         ResponseWriteError::InvalidHeaderName

@@ -107,7 +107,7 @@ impl Client {
             });
         }
         let mut buf = [0u8; 64];
-        while let Some(n) = self.session.poll_transmit(&mut buf) {
+        while let Some(n) = self.session.poll_transmit(self.now, &mut buf) {
             self.requests
                 .last_mut()
                 .expect("bytes only after connected")

@@ -1,6 +1,5 @@
-//! An SSE client on embassy: sansse's `ClientSession`, driven by `sansse::io::client::run` over
-//! an embassy-net TCP socket, logging through defmt, in acknowledged mode with the acked id
-//! persisted.
+//! An SSE client on embassy: sansse's pull `Client` over embassy-net TCP, on the crate's
+//! `EmbassyTimer`, logging through defmt, in acknowledged mode with the acked id persisted.
 //!
 //! Two tasks: `net_task` runs the network stack, `sse_task` the client. Everything lives in
 //! statics sized here, so the linker checks that it fits RAM; nothing is allocated.
@@ -18,17 +17,19 @@ mod time_driver;
 
 use defmt::{error, info};
 use embassy_executor::Spawner;
+use embassy_futures::select::{Either, select};
+use embassy_net::tcp::client::TcpClientState;
 use embassy_net::{Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
-use sansse::client::{ClientConfig, ClientSession, ClientStorage, ResumeMode};
-use sansse::io::Timer as _;
-use sansse::io::client::run;
+use sansse::client::ResumeMode;
+use sansse::io::EmbassyTimer;
+use sansse::{Client, ClientConfig, ClientMemory};
 use static_cell::{ConstStaticCell, StaticCell};
 use {defmt_rtt as _, panic_probe as _};
 
 use crate::net_driver::NoEthernet;
-use crate::sse::{EmbassyTimer, Flash, Story, TcpConnector};
+use crate::sse::{Flash, SOCKET_RX, SOCKET_TX, Story, Tcp};
 
-/// The SSE server: an IPv4 literal (see `TcpConnector` for names), from the documentation
+/// The SSE server: an IPv4 literal (see `sse::connect` for names), from the documentation
 /// range (RFC 5737), so nothing real is ever addressed.
 const SERVER: &str = "192.0.2.10";
 const SERVER_PORT: u16 = 8080;
@@ -47,13 +48,15 @@ const RESTART_AFTER: embassy_time::Duration = embassy_time::Duration::from_secs(
 
 /// Socket slots: the client's one, and one spare (a ping connection, or DNS).
 static RESOURCES: StaticCell<StackResources<2>> = StaticCell::new();
-/// The TCP receive buffer is the window the server may fill before the client reads.
-static SOCKET_RX: ConstStaticCell<[u8; 2048]> = ConstStaticCell::new([0; 2048]);
-static SOCKET_TX: ConstStaticCell<[u8; 512]> = ConstStaticCell::new([0; 512]);
-/// The session's memory: events up to 1 KiB, response heads up to 512 bytes, a 512-byte
-/// request and 256 bytes for a redirect target.
-static STORAGE: ConstStaticCell<ClientStorage<1024, 512, 512, 256>> =
-    ConstStaticCell::new(ClientStorage::new());
+/// The buffers of the client's one TCP connection (see `sse::Tcp`).
+static TCP_STATE: ConstStaticCell<TcpClientState<1, SOCKET_TX, SOCKET_RX>> =
+    ConstStaticCell::new(TcpClientState::new());
+static TCP: StaticCell<Tcp> = StaticCell::new();
+/// The client's memory: events up to 1 KiB, response heads up to 512 bytes, a 512-byte
+/// request, 256 bytes for a redirect target, and the client's own 512-byte receive and
+/// 256-byte transmit buffers.
+static MEMORY: ConstStaticCell<ClientMemory<1024, 512, 512, 256, 512, 256>> =
+    ConstStaticCell::new(ClientMemory::new());
 static FLASH: ConstStaticCell<Flash> = ConstStaticCell::new(Flash::new());
 
 #[embassy_executor::main]
@@ -81,37 +84,46 @@ async fn net_task(mut runner: Runner<'static, NoEthernet>) -> ! {
 
 #[embassy_executor::task]
 async fn sse_task(stack: Stack<'static>) {
-    let storage = STORAGE.take();
-    let mut connector = TcpConnector::new(stack, SOCKET_RX.take(), SOCKET_TX.take());
+    let memory = MEMORY.take();
+    let tcp: &'static Tcp = TCP.init(Tcp::new(stack, TCP_STATE.take()));
     let mut story = Story::new(stack, FLASH.take());
-    // The loop's own buffers: bytes from the socket, and the request on its way to it.
-    let mut rx = [0u8; 512];
-    let mut tx = [0u8; 256];
     let mut seed = SEED;
     loop {
         // Resume from the last acknowledged event: after a reset this is where a board reads
-        // flash. The session borrows the copy, so the handler may overwrite the stored one.
+        // flash. The session borrows the copy, so the story may overwrite the stored one.
         let resume = story.resume_id();
         let config = ClientConfig::new(SERVER, SERVER_PATH)
             .with_port(SERVER_PORT)
             .with_resume(ResumeMode::Acknowledged)
             .with_last_event_id(&resume);
-        match ClientSession::new(EmbassyTimer.now(), config, storage.buffers(), seed) {
-            Ok(mut session) => {
+        let connect = async |host: &str, port: u16| sse::connect(tcp, host, port).await;
+        match Client::with_timer(config, connect, EmbassyTimer, seed, &mut *memory) {
+            Ok(mut client) => {
                 info!(
                     "sse: connecting to {=str}:{=u16}{=str}",
                     SERVER, SERVER_PORT, SERVER_PATH
                 );
-                let ended = run(
-                    &mut connector,
-                    &mut EmbassyTimer,
-                    &mut session,
-                    &mut story,
-                    &mut rx,
-                    &mut tx,
-                )
-                .await;
-                info!("sse: session ended: {}", ended);
+                loop {
+                    // `next` is cancel-safe: a network change may win the race at any time.
+                    match select(client.next(), story.network_changed()).await {
+                        Either::First(Some(item)) => {
+                            if let Some(id) = story.on_item(item) {
+                                // Cannot fail: acknowledged mode, and the id came from the parser.
+                                let _ = client.ack(&id);
+                            }
+                        }
+                        Either::First(None) => break,
+                        Either::Second(up) => {
+                            story.set_network_up(up);
+                            if up {
+                                client.link_up();
+                            } else {
+                                client.link_down();
+                            }
+                        }
+                    }
+                }
+                info!("sse: session ended");
             }
             // Only a config that does not fit the buffers above; fix the sizes.
             Err(refused) => error!("sse: config refused: {}", refused),

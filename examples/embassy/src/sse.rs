@@ -1,45 +1,43 @@
-//! The SSE client's three plug-ins for `sansse::io::client::run`: connections from embassy-net
-//! ([`TcpConnector`]), the clock from embassy-time ([`EmbassyTimer`]) and the application
-//! ([`Story`], which logs through defmt and persists acknowledged ids into [`Flash`]).
+//! The SSE client's plug-ins for `sansse::Client`: connections from embassy-net
+//! ([`connect`]) and the application ([`Story`], which logs through defmt, persists
+//! acknowledged ids into [`Flash`] and watches the network). The clock is the crate's own
+//! `sansse::io::EmbassyTimer`.
 
 use core::fmt;
 use core::future::Future;
-use core::net::Ipv4Addr;
-use core::ops::ControlFlow;
+use core::net::{Ipv4Addr, SocketAddr};
 
 use defmt::{info, warn};
 use embassy_net::Stack;
-use embassy_net::tcp::{self, TcpSocket};
-use embassy_time::{Duration, with_timeout};
+use embassy_net::tcp::client::{TcpClient, TcpConnection};
+use embassy_net::tcp::{self};
+use embedded_nal_async::TcpConnect as _;
 use heapless::String;
-use sansse::client::{ClientSession, ErrorKind, ID_CAPACITY, SessionEvent};
-use sansse::io::Timer;
-use sansse::io::client::{Connect, Handler};
-use sansse::{Event, Instant, ParseError};
+use sansse::ClientItem;
+use sansse::client::{ErrorKind, ID_CAPACITY, SessionEvent};
 
-/// How long a new attempt waits for the reset of a connection left open to go out.
-const RESET_GRACE: Duration = Duration::from_millis(200);
+/// The TCP receive buffer is the window the server may fill before the client reads.
+pub const SOCKET_RX: usize = 2048;
+pub const SOCKET_TX: usize = 512;
 
-/// Opens the client's TCP connections over embassy-net, one at a time, on one socket.
+/// embassy-net's connection pool with one connection: the socket buffers live in its
+/// `TcpClientState` (a static), so a connection borrows that, not the connector, and the
+/// client can own it. Dropping a connection closes it and returns its buffers to the pool.
+pub type Tcp = TcpClient<'static, 1, SOCKET_TX, SOCKET_RX>;
+/// An open connection from [`Tcp`].
+pub type Connection = TcpConnection<'static, 1, SOCKET_TX, SOCKET_RX>;
+
+/// Opens a connection to `host:port`. Hosts are IPv4 literals: a board with a DNS server
+/// enables embassy-net's `dns` feature and resolves the name here with
+/// `embassy_net::dns::DnsSocket` first.
 ///
-/// The socket and its buffers are made once and reused for every connection, so reconnecting
-/// allocates nothing and the stack needs one socket slot. Hosts are IPv4 literals: a board
-/// with a DNS server enables embassy-net's `dns` feature and resolves the name in
-/// [`Connect::connect`] with `embassy_net::dns::DnsSocket` before connecting.
-pub struct TcpConnector {
-    socket: TcpSocket<'static>,
-}
-
-impl TcpConnector {
-    /// Creates the socket on `stack` with the buffers it keeps for its life. The receive
-    /// buffer is the TCP window: a few times the largest event keeps a fast stream moving.
-    pub fn new(stack: Stack<'static>, rx: &'static mut [u8], tx: &'static mut [u8]) -> Self {
-        let mut socket = TcpSocket::new(stack, rx, tx);
-        // TCP keep-alives are off: the session's idle watchdog (the server's heartbeat
-        // comments) notices a dead peer, and a reconnect resumes from the last event.
-        socket.set_keep_alive(None);
-        Self { socket }
-    }
+/// Dropping the future abandons the attempt (the client does at the connect deadline): the
+/// half-made socket goes back to the pool with it.
+pub async fn connect(tcp: &'static Tcp, host: &str, port: u16) -> Result<Connection, ConnectError> {
+    let address: Ipv4Addr = host.parse().map_err(|_| ConnectError::NotAnAddress)?;
+    tcp.connect(SocketAddr::new(address.into(), port))
+        .await
+        .map_err(ConnectError::Tcp)
 }
 
 /// Why a connection could not be opened.
@@ -47,8 +45,9 @@ impl TcpConnector {
 pub enum ConnectError {
     /// The host is not an IPv4 literal (this example resolves no names).
     NotAnAddress,
-    /// embassy-net refused the connection or gave up on it.
-    Tcp(tcp::ConnectError),
+    /// embassy-net refused the connection or gave up on it (its pool hands out one
+    /// connection, so this is also what a second one at a time would get).
+    Tcp(tcp::Error),
 }
 
 impl fmt::Display for ConnectError {
@@ -68,80 +67,6 @@ impl embedded_io_async::Error for ConnectError {
             Self::NotAnAddress => ErrorKind::InvalidInput,
             Self::Tcp(error) => embedded_io_async::Error::kind(error),
         }
-    }
-}
-
-impl Connect for TcpConnector {
-    type Conn<'c> = Connection<'c>;
-    type Error = ConnectError;
-
-    async fn connect(&mut self, host: &str, port: u16) -> Result<Connection<'_>, ConnectError> {
-        let address: Ipv4Addr = host.parse().map_err(|_| ConnectError::NotAnAddress)?;
-        let socket = &mut self.socket;
-        if socket.state() != tcp::State::Closed && socket.state() != tcp::State::TimeWait {
-            // Still open: the previous connection's close has not finished, or an attempt
-            // was abandoned at its deadline. Reset it, and give the reset a moment to go out
-            // before the socket takes a new peer. Only a moment: it cannot leave until the
-            // peer's (or the gateway's) hardware address is known, and an attempt abandoned
-            // because nothing answered ARP would otherwise spend this attempt's whole connect
-            // window waiting for it.
-            socket.abort();
-            let _ = with_timeout(RESET_GRACE, socket.flush()).await;
-        }
-        socket
-            .connect((address, port))
-            .await
-            .map_err(ConnectError::Tcp)?;
-        Ok(Connection(socket))
-    }
-}
-
-/// An open connection: the shared socket, borrowed until the loop drops it.
-///
-/// Dropping it closes the sending half (a FIN): the loop drops a connection when the session
-/// says `Disconnect`, and the server hears that the client left. embassy-net's own
-/// `TcpSocket` drop would instead take the socket out of the stack silently, leaving the
-/// server to find out by timeout.
-pub struct Connection<'c>(&'c mut TcpSocket<'static>);
-
-impl Drop for Connection<'_> {
-    fn drop(&mut self) {
-        self.0.close();
-    }
-}
-
-impl embedded_io_async::ErrorType for Connection<'_> {
-    type Error = tcp::Error;
-}
-
-impl embedded_io_async::Read for Connection<'_> {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, tcp::Error> {
-        self.0.read(buf).await
-    }
-}
-
-impl embedded_io_async::Write for Connection<'_> {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, tcp::Error> {
-        self.0.write(buf).await
-    }
-
-    async fn flush(&mut self) -> Result<(), tcp::Error> {
-        self.0.flush().await
-    }
-}
-
-/// The loop's clock: embassy-time's, whose origin is boot.
-pub struct EmbassyTimer;
-
-impl Timer for EmbassyTimer {
-    fn now(&mut self) -> Instant {
-        embassy_time::Instant::now().into()
-    }
-
-    async fn sleep_until(&mut self, deadline: Instant) {
-        // embassy-time's timers are cancel-safe, as the loop requires: dropping one
-        // unregisters nothing and costs nothing.
-        embassy_time::Timer::at(deadline.into()).await;
     }
 }
 
@@ -201,68 +126,58 @@ impl Story {
     }
 }
 
-impl Handler for Story {
-    fn on_message(
-        &mut self,
-        _: Instant,
-        message: Result<Event<'_>, ParseError>,
-    ) -> ControlFlow<()> {
-        match message {
-            Ok(event) => info!(
-                "sse: message id={=str} event={=str} data={=str}",
-                event.id(),
-                event.event_type(),
-                event.data()
-            ),
-            Err(skipped) => warn!("sse: message skipped: {}", skipped),
-        }
-        // Returning `Continue` acknowledges the event (the session is in acknowledged mode):
-        // a `PersistId` follows. Return `Break` for an event that could not be handled, and
-        // the next connection starts again from it.
-        ControlFlow::Continue(())
-    }
-
-    fn on_event(&mut self, now: Instant, event: SessionEvent<'_>) -> ControlFlow<()> {
-        match event {
-            SessionEvent::Open { status, framing } => {
-                info!("sse: open at {}: status {=u16}, {}", now, status, framing);
+impl Story {
+    /// Logs one item of the client and persists acknowledged ids; returns the id of an event
+    /// it has processed, for the caller to acknowledge (the event borrows the client, so the
+    /// id is copied out first).
+    pub fn on_item(&mut self, item: ClientItem<'_>) -> Option<String<ID_CAPACITY>> {
+        match item {
+            ClientItem::Event(event) => {
+                info!(
+                    "sse: message id={=str} event={=str} data={=str}",
+                    event.id(),
+                    event.event_type(),
+                    event.data()
+                );
+                // Processed: acknowledge it (a `PersistId` follows). Return `None` for an
+                // event that could not be handled, and the next connection starts again
+                // from it.
+                String::try_from(event.id()).ok()
             }
-            SessionEvent::Reconnecting { delay, reason } => warn!(
-                "sse: reconnecting in {=u64} ms (attempt {=u32}, {}): {}",
-                u64::try_from(delay.delay.as_millis()).unwrap_or(u64::MAX),
-                delay.attempt,
-                delay.reason,
-                reason
-            ),
-            SessionEvent::PersistId(id) => {
-                self.flash.store(id);
-                info!("sse: persisted id {=str}", id);
+            ClientItem::Skipped(skipped) => {
+                warn!("sse: message skipped: {}", skipped);
+                None
             }
-            SessionEvent::Closed { reason } => info!("sse: closed: {}", reason),
-            other => info!("sse: {}", other),
+            ClientItem::Story(event) => {
+                match event {
+                    SessionEvent::Open { status, framing } => {
+                        info!("sse: open: status {=u16}, {}", status, framing);
+                    }
+                    SessionEvent::Reconnecting { delay, reason } => warn!(
+                        "sse: reconnecting in {=u64} ms (attempt {=u32}, {}): {}",
+                        u64::try_from(delay.delay.as_millis()).unwrap_or(u64::MAX),
+                        delay.attempt,
+                        delay.reason,
+                        reason
+                    ),
+                    SessionEvent::PersistId(id) => {
+                        self.flash.store(id);
+                        info!("sse: persisted id {=str}", id);
+                    }
+                    SessionEvent::Closed { reason } => info!("sse: closed: {}", reason),
+                    other => info!("sse: {}", other),
+                }
+                None
+            }
+            _ => None,
         }
-        ControlFlow::Continue(())
     }
 
-    fn poll_commands(&mut self, now: Instant, session: &mut ClientSession<'_>) {
-        // "Up" means usable: link up and an address configured (static here, DHCP on most
-        // boards). The session makes no attempt while it is down and spends no backoff.
-        let up = self.stack.is_config_up();
-        if up == self.network_up {
-            return;
-        }
-        self.network_up = up;
-        if up {
-            session.handle_link_up(now);
-        } else {
-            session.handle_link_down(now);
-        }
-    }
-
-    fn changed(&mut self) -> impl Future<Output = ()> {
-        // Wakes the loop when the network changes, so `poll_commands` reports it: without
-        // this a session waiting for the network (no deadline) would sleep for good. Both
-        // waits are cancel-safe: they only register a waker.
+    /// Completes when the network changes from what the client was last told, with the new
+    /// state: "up" means usable, link up and an address configured (static here, DHCP on most
+    /// boards). Raced against `Client::next`: both are cancel-safe, and without it a client
+    /// waiting for the network (no deadline) would wait for good.
+    pub fn network_changed(&self) -> impl Future<Output = bool> + use<> {
         let stack = self.stack;
         let up = self.network_up;
         async move {
@@ -271,6 +186,12 @@ impl Handler for Story {
             } else {
                 stack.wait_config_up().await;
             }
+            !up
         }
+    }
+
+    /// Records what the client was told about the network.
+    pub fn set_network_up(&mut self, up: bool) {
+        self.network_up = up;
     }
 }

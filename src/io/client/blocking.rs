@@ -1,169 +1,362 @@
-//! The blocking client loop over [`std::net::TcpStream`]: one thread per session.
+//! The blocking client over [`std::net::TcpStream`]: one thread per client, pulled one item at
+//! a time with [`BlockingClient::next`], the blocking twin of the async `Client`.
 //!
 //! A blocking thread waits for one thing at a time, so every wait carries the session's next
 //! deadline as its timeout: the connect (`connect_timeout`), each write (the write timeout) and
 //! each read (the read timeout). A socket timeout that runs out is the deadline passing.
 
-use core::ops::{ControlFlow, Range};
+use core::ops::Range;
 use core::time::Duration;
 use std::io::{ErrorKind as IoKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 
 use embedded_io::ErrorKind;
+use heapless::String;
 
-use super::{Ended, Handler, deliver, drain_story, fill, start_turn, stop};
-use crate::client::{Action, ClientSession};
+use super::shared::{Dial, Ready, fill, owned, random_seed};
+use super::{ClientMemory, Item};
+use crate::client::{
+    AckError, Action, ClientConfig, ClientSession, ConfigError, Cursor, RequestBuildError,
+    SessionEvent, State,
+};
 use crate::time::{Instant, StdOrigin};
 
-/// How often the loop looks at [`Handler::poll_commands`] while the session has no deadline
-/// at all (it waits for the link, which only a command can bring back).
-const COMMAND_POLL: Duration = Duration::from_millis(100);
-
-/// Runs a client session on the calling thread until it closes or the handler stops it; the
-/// blocking twin of `run` (the async loop), with the same [`Handler`] and outcomes.
+/// A Server-Sent Events client on the calling thread: pull its [`Item`]s with
+/// [`next`](Self::next), and act on it between two calls, as with the async `Client`.
 ///
-/// `origin` converts between the session's [`Instant`]s and the system clock. `rx` and `tx`
-/// are as for the async `run`. Host names are resolved with [`ToSocketAddrs`], which
-/// blocks without a timeout of its own; each address is then tried with the time left until
-/// the connect deadline.
+/// Host names are resolved with [`ToSocketAddrs`], which blocks without a timeout of its own;
+/// each address is then tried with the time left until the connect deadline.
 ///
-/// The loop cannot wait for bytes and for the application at once, so
-/// [`Handler::changed`] is never called: [`Handler::poll_commands`] runs when bytes arrive or a
-/// deadline passes, and every 100 ms while the session waits for the link.
+/// One difference from the async client: a blocked `next()` cannot be interrupted, so while
+/// the session waits for the link (after [`link_down`](Self::link_down)), when nothing but
+/// [`link_up`](Self::link_up) can move it, `next()` returns at once with
+/// `Item::Story(SessionEvent::WaitingForLink)` again instead of blocking for good.
 ///
 /// # Examples
 ///
 /// ```no_run
-/// use core::ops::ControlFlow;
-/// use sansse::client::{ClientConfig, ClientSession, ClientStorage};
-/// use sansse::io::client::{Handler, run_blocking};
-/// use sansse::time::StdOrigin;
-/// use sansse::{Event, Instant, ParseError};
+/// use sansse::ClientConfig;
+/// use sansse::io::client::{BlockingClient, ClientMemory, Item};
 ///
-/// struct Print;
-///
-/// impl Handler for Print {
-///     fn on_message(&mut self, _: Instant, message: Result<Event<'_>, ParseError>) -> ControlFlow<()> {
-///         if let Ok(event) = message {
-///             println!("{}: {}", event.id(), event.data());
-///         }
-///         ControlFlow::Continue(())
+/// let config = ClientConfig::new("127.0.0.1", "/events").with_port(8080);
+/// let mut memory = ClientMemory::new();
+/// let mut client = BlockingClient::new(config, &mut memory)?;
+/// while let Some(item) = client.next() {
+///     match item {
+///         Item::Event(event) => println!("{}: {}", event.id(), event.data()),
+///         other => eprintln!("{other:?}"),
 ///     }
 /// }
-///
-/// let origin = StdOrigin::now();
-/// let config = ClientConfig::new("127.0.0.1", "/events").with_port(8080);
-/// let mut storage: ClientStorage = ClientStorage::new();
-/// let mut session = ClientSession::new(origin.current(), config, storage.buffers(), 7)?;
-/// let (mut rx, mut tx) = ([0u8; 4096], [0u8; 1024]);
-/// let ended = run_blocking(&mut session, &mut Print, &origin, &mut rx, &mut tx);
-/// eprintln!("{ended:?}");
 /// # Ok::<(), sansse::client::ConfigError>(())
 /// ```
-pub fn run_blocking<H: Handler>(
-    session: &mut ClientSession<'_>,
-    handler: &mut H,
-    origin: &StdOrigin,
-    rx: &mut [u8],
-    tx: &mut [u8],
-) -> Ended {
-    // As in `run`: zero-length buffers would read as the end of the stream or never drain.
-    let (mut one_rx, mut one_tx) = ([0u8; 1], [0u8; 1]);
-    let rx = if rx.is_empty() { &mut one_rx[..] } else { rx };
-    let tx = if tx.is_empty() { &mut one_tx[..] } else { tx };
-    loop {
-        let now = origin.current();
-        if let Some(ended) = start_turn(now, session, handler) {
-            return ended;
+pub struct BlockingClient<'buf> {
+    session: ClientSession<'buf>,
+    origin: StdOrigin,
+    rx: &'buf mut [u8],
+    tx: &'buf mut [u8],
+    conn: Option<TcpStream>,
+    dial: Option<Dial>,
+    awaiting_headers: bool,
+    /// Request bytes in `tx` not yet written.
+    pending: Range<usize>,
+    /// `rx[..rx_len]` holds the last read; `cursor` walks its messages until done.
+    rx_len: usize,
+    cursor: Option<Cursor>,
+    finished: bool,
+}
+
+impl<'buf> BlockingClient<'buf> {
+    /// A client with the default [`ClientMemory`], instants counted from now, and a random
+    /// backoff seed; the first [`next`](Self::next) connects.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] as for [`ClientSession::new`].
+    pub fn new(
+        config: ClientConfig<'buf>,
+        memory: &'buf mut ClientMemory,
+    ) -> Result<Self, ConfigError> {
+        Self::with_memory(config, StdOrigin::now(), random_seed(), memory)
+    }
+
+    /// A client in `memory` of any size, on `origin`'s clock, with `seed` for the backoff
+    /// jitter.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] as for [`ClientSession::new`].
+    ///
+    /// # Panics
+    ///
+    /// If `RX` or `TX` is zero.
+    pub fn with_memory<
+        const PARSER: usize,
+        const HEAD: usize,
+        const TRANSMIT: usize,
+        const REDIRECT: usize,
+        const RX: usize,
+        const TX: usize,
+    >(
+        config: ClientConfig<'buf>,
+        origin: StdOrigin,
+        seed: u64,
+        memory: &'buf mut ClientMemory<PARSER, HEAD, TRANSMIT, REDIRECT, RX, TX>,
+    ) -> Result<Self, ConfigError> {
+        let ClientMemory { session, rx, tx } = memory;
+        let session = ClientSession::new(origin.current(), config, session.buffers(), seed)?;
+        Ok(Self::from_parts(session, origin, rx, tx))
+    }
+
+    /// A client around a session built by hand, with lent receive and transmit buffers.
+    ///
+    /// # Panics
+    ///
+    /// If `rx` or `tx` is empty: a zero-length read would look like the end of the stream,
+    /// and an empty transmit buffer would never send the request.
+    pub fn from_parts(
+        session: ClientSession<'buf>,
+        origin: StdOrigin,
+        rx: &'buf mut [u8],
+        tx: &'buf mut [u8],
+    ) -> Self {
+        assert!(
+            !rx.is_empty() && !tx.is_empty(),
+            "the client needs non-empty receive and transmit buffers"
+        );
+        Self {
+            session,
+            origin,
+            rx,
+            tx,
+            conn: None,
+            dial: None,
+            awaiting_headers: false,
+            pending: 0..0,
+            rx_len: 0,
+            cursor: None,
+            finished: false,
         }
-        let deadline = session.poll_timeout();
-        match session.poll_action() {
-            Some(Action::Connect {
-                host,
-                port,
-                cross_origin,
-            }) => match connect(host, port, origin, deadline) {
-                Ok(mut stream) => {
-                    let now = origin.current();
-                    let headers = handler.attempt_headers(now, cross_origin);
-                    if session.handle_connected_with_headers(now, headers).is_ok() {
-                        let ended = connected(&mut stream, origin, session, handler, rx, tx);
-                        if let Some(ended) = ended {
-                            return ended;
+    }
+
+    /// The next item: connects, writes, reads and sleeps until there is one. `None` once the
+    /// `Closed` story has been handed out.
+    #[allow(clippy::should_implement_trait)] // Items borrow the client: not an `Iterator`.
+    pub fn next(&mut self) -> Option<Item<'_>> {
+        let ready = self.turn()?;
+        Some(match ready {
+            Ready::Message(found, cursor) => {
+                let input = self.rx.get(..self.rx_len).unwrap_or_default();
+                match self.session.resolve_message(input, &cursor, found) {
+                    Ok(event) => Item::Event(event),
+                    Err(skipped) => Item::Skipped(skipped),
+                }
+            }
+            Ready::Skipped(skipped) => Item::Skipped(skipped),
+            Ready::Story(event) => Item::Story(event),
+            Ready::Persist => Item::Story(SessionEvent::PersistId(self.session.resume_id())),
+            Ready::Connected { cross_origin } => Item::Connected { cross_origin },
+            Ready::Ping => Item::Ping,
+        })
+    }
+
+    /// Acknowledges the event with this id; see [`ClientSession::ack`].
+    ///
+    /// # Errors
+    ///
+    /// As for [`ClientSession::ack`].
+    pub fn ack(&mut self, id: &str) -> Result<(), AckError> {
+        self.session.ack(self.origin.current(), id)
+    }
+
+    /// Adds `headers` to the request of the connection just handed out as
+    /// [`Item::Connected`]; ignored (returning `Ok`) at any other time.
+    ///
+    /// # Errors
+    ///
+    /// As for [`ClientSession::handle_connected_with_headers`].
+    pub fn attempt_headers(&mut self, headers: &[(&str, &str)]) -> Result<(), RequestBuildError> {
+        if !self.awaiting_headers {
+            return Ok(());
+        }
+        self.awaiting_headers = false;
+        self.session
+            .handle_connected_with_headers(self.origin.current(), headers)
+    }
+
+    /// Reports that the network link went down; see [`ClientSession::handle_link_down`].
+    pub fn link_down(&mut self) {
+        self.session.handle_link_down(self.origin.current());
+    }
+
+    /// Reports that the network link is up again: an attempt starts at once.
+    pub fn link_up(&mut self) {
+        self.session.handle_link_up(self.origin.current());
+    }
+
+    /// Reports that the ping asked for with [`Item::Ping`] was answered.
+    pub fn pong(&mut self) {
+        self.session.handle_pong(self.origin.current());
+    }
+
+    /// Ends the session for good: the next items are its `Closed` story, then `None`.
+    pub fn close(&mut self) {
+        self.session.close(self.origin.current());
+    }
+
+    /// The session, to read its state, resume id, reconnection time or deadline.
+    pub fn session(&self) -> &ClientSession<'buf> {
+        &self.session
+    }
+
+    /// The client's clock.
+    pub fn now(&self) -> Instant {
+        self.origin.current()
+    }
+
+    /// Runs the session's loop until something can be handed out.
+    fn turn(&mut self) -> Option<Ready> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            let now = self.origin.current();
+            if self.awaiting_headers {
+                // The application added no headers; an error closes the session, and the
+                // story says why.
+                self.awaiting_headers = false;
+                let _ = self.session.handle_connected(now);
+            }
+            if let Some(cursor) = &mut self.cursor {
+                let input = self.rx.get(..self.rx_len).unwrap_or_default();
+                match self.session.locate_message(now, input, cursor) {
+                    Some(Ok(found)) => return Some(Ready::Message(found, *cursor)),
+                    Some(Err(skipped)) => return Some(Ready::Skipped(skipped)),
+                    None => self.cursor = None,
+                }
+            }
+            while let Some(action) = self.session.poll_action() {
+                match action {
+                    Action::Connect {
+                        host,
+                        port,
+                        cross_origin,
+                    } => {
+                        let mut name = String::new();
+                        if name.push_str(host).is_ok() {
+                            self.dial = Some(Dial {
+                                host: name,
+                                port,
+                                cross_origin,
+                            });
+                        } else {
+                            self.session.handle_error(now, ErrorKind::InvalidInput);
                         }
                     }
+                    Action::Disconnect => {
+                        self.conn = None;
+                        self.dial = None;
+                        self.awaiting_headers = false;
+                        self.pending = 0..0;
+                    }
+                    Action::SendPing => return Some(Ready::Ping),
                 }
-                Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
-                Err(error) => session.handle_error(origin.current(), error.kind().into()),
-            },
-            Some(Action::SendPing) => handler.on_ping(now),
-            // A `Disconnect` here ends an attempt whose connection was never made.
-            Some(_) => {}
-            None => {
-                let wait = deadline.map_or(COMMAND_POLL, |at| {
-                    at.saturating_duration_since(origin.current())
+            }
+            if let Some(event) = self.session.poll_event() {
+                return Some(match owned(event) {
+                    Some(event) => {
+                        self.finished = matches!(event, SessionEvent::Closed { .. });
+                        Ready::Story(event)
+                    }
+                    None => Ready::Persist,
                 });
-                std::thread::sleep(wait);
+            }
+            if self.session.state() == State::Closed {
+                self.finished = true;
+                return None;
+            }
+            let deadline = self.session.poll_timeout();
+            let Some(stream) = self.conn.as_mut() else {
+                if let Some(dial) = self.dial.take() {
+                    match connect(&dial.host, dial.port, &self.origin, deadline) {
+                        Ok(stream) => {
+                            self.conn = Some(stream);
+                            self.awaiting_headers = true;
+                            return Some(Ready::Connected {
+                                cross_origin: dial.cross_origin,
+                            });
+                        }
+                        Err(error) if timed_out(&error) => {
+                            self.session.handle_timeout(self.origin.current());
+                        }
+                        Err(error) => {
+                            self.session
+                                .handle_error(self.origin.current(), error.kind().into());
+                        }
+                    }
+                    continue;
+                }
+                let Some(at) = deadline else {
+                    // Only `link_up` can move the session now, and only the caller can call
+                    // it: hand the wait back instead of blocking for good.
+                    return Some(Ready::Story(SessionEvent::WaitingForLink));
+                };
+                std::thread::sleep(at.saturating_duration_since(self.origin.current()));
                 // A no-op before the deadline (the sleep may wake early).
-                session.handle_timeout(origin.current());
+                self.session.handle_timeout(self.origin.current());
+                continue;
+            };
+            if self.pending.is_empty() {
+                self.pending = 0..fill(now, &mut self.session, self.tx);
+            }
+            if !self.pending.is_empty() {
+                // Only a zero timeout is refused, and `timeout` never gives one.
+                let _ = stream.set_write_timeout(timeout(&self.origin, deadline));
+                let bytes = self.tx.get(self.pending.clone()).unwrap_or_default();
+                match stream.write(bytes) {
+                    Ok(0) => self
+                        .session
+                        .handle_error(self.origin.current(), ErrorKind::WriteZero),
+                    Ok(n) => self.pending.start += n.min(self.pending.len()),
+                    Err(error) if timed_out(&error) => {
+                        self.session.handle_timeout(self.origin.current());
+                    }
+                    Err(error) if error.kind() == IoKind::Interrupted => {}
+                    Err(error) => self
+                        .session
+                        .handle_error(self.origin.current(), error.kind().into()),
+                }
+                continue;
+            }
+            let _ = stream.set_read_timeout(timeout(&self.origin, deadline));
+            match stream.read(self.rx) {
+                Ok(0) => self.session.handle_eof(self.origin.current()),
+                Ok(n) => {
+                    let n = n.min(self.rx.len());
+                    let input = self.rx.get(..n).unwrap_or_default();
+                    let (_, cursor) = self.session.take_bytes(self.origin.current(), input);
+                    self.rx_len = n;
+                    self.cursor = Some(cursor);
+                }
+                // A no-op if the socket woke a little before the deadline.
+                Err(error) if timed_out(&error) => {
+                    self.session.handle_timeout(self.origin.current());
+                }
+                Err(error) if error.kind() == IoKind::Interrupted => {}
+                Err(error) => self
+                    .session
+                    .handle_error(self.origin.current(), error.kind().into()),
             }
         }
     }
 }
 
-/// The turns of one connection, as `connected` in the async loop.
-fn connected<H: Handler>(
-    stream: &mut TcpStream,
-    origin: &StdOrigin,
-    session: &mut ClientSession<'_>,
-    handler: &mut H,
-    rx: &mut [u8],
-    tx: &mut [u8],
-) -> Option<Ended> {
-    let mut pending: Range<usize> = 0..0;
-    loop {
-        let now = origin.current();
-        handler.poll_commands(now, session);
-        while let Some(action) = session.poll_action() {
-            match action {
-                Action::Disconnect => return None,
-                Action::SendPing => handler.on_ping(now),
-                _ => {}
-            }
-        }
-        if let Some(ended) = drain_story(now, session, handler) {
-            return Some(ended);
-        }
-        if pending.is_empty() {
-            pending = 0..fill(session, tx);
-        }
-        let deadline = session.poll_timeout();
-        if !pending.is_empty() {
-            // Only a zero timeout is refused, and `timeout` never gives one.
-            let _ = stream.set_write_timeout(timeout(origin, deadline));
-            match stream.write(&tx[pending.clone()]) {
-                Ok(0) => session.handle_error(origin.current(), ErrorKind::WriteZero),
-                Ok(n) => pending.start += n.min(pending.len()),
-                Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
-                Err(error) if error.kind() == IoKind::Interrupted => {}
-                Err(error) => session.handle_error(origin.current(), error.kind().into()),
-            }
-            continue;
-        }
-        let _ = stream.set_read_timeout(timeout(origin, deadline));
-        match stream.read(rx) {
-            Ok(0) => session.handle_eof(origin.current()),
-            Ok(n) => {
-                let bytes = rx.get(..n).unwrap_or(rx);
-                if deliver(origin.current(), session, handler, bytes) == ControlFlow::Break(()) {
-                    return Some(stop(origin.current(), session));
-                }
-            }
-            // A no-op if the socket woke a little before the deadline.
-            Err(error) if timed_out(&error) => session.handle_timeout(origin.current()),
-            Err(error) if error.kind() == IoKind::Interrupted => {}
-            Err(error) => session.handle_error(origin.current(), error.kind().into()),
-        }
+impl core::fmt::Debug for BlockingClient<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("BlockingClient")
+            .field("session", &self.session)
+            .field("connected", &self.conn.is_some())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
     }
 }
 

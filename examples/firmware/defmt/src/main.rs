@@ -52,12 +52,13 @@ fn log<T: defmt::Format>(value: &T) {
 /// `poll_deadline()` or `config()` instead.
 fn formatted() -> impl Sized {
     formatted![
+        // buffer
+        sansse::BufferTooSmall,
         // time
         sansse::time::Instant,
         sansse::time::Monotonic,
         // parse
         sansse::parse::ParseError,
-        sansse::parse::BufferTooSmall,
         sansse::parse::Limits,
         sansse::parse::Event<'static>,
         sansse::parse::Output<'static>,
@@ -71,7 +72,6 @@ fn formatted() -> impl Sized {
         sansse::encode::EventNameBuf<32>,
         sansse::encode::EventIdBuf<48>,
         sansse::encode::InvalidField,
-        sansse::encode::EncodeError,
         sansse::encode::Message<'static>,
         sansse::encode::Comment<'static>,
         // backoff
@@ -93,7 +93,6 @@ fn formatted() -> impl Sized {
         sansse::heartbeat::Lease,
         sansse::heartbeat::LeaseExpired,
         // http
-        sansse::http::BufferTooSmall,
         sansse::http::BodyFraming,
         sansse::http::FramingError,
         sansse::http::BodyError,
@@ -203,7 +202,7 @@ fn client_values() {
         log(&event);
     }
     log(&session.poll_deadline());
-    log(&session.ack("1"));
+    log(&session.ack(Instant::ZERO, "1"));
 }
 
 /// Logs what a server session hands out for a request that resumes from an unknown id.

@@ -10,6 +10,12 @@
 
 #![no_std]
 
+mod platform;
+
+/// The runtime's entry attribute for the target (cortex-m-rt's or riscv-rt's): every build's
+/// `main` takes it.
+pub use platform::entry;
+
 /// A small but varied stream: BOM, CRLF, CR and LF endings, comments, `retry`, ids, event
 /// types, multi-line data, an invalid UTF-8 byte, and fields that straddle chunk edges.
 pub const STREAM: &[u8] = b"\xEF\xBB\xBFretry: 3000\r\n: keep-alive\r\n\r\n\
@@ -75,49 +81,39 @@ mod report {
 
     use core::hint::black_box;
 
-    use cortex_m as _; // links the critical-section implementation semihosting uses
-    use cortex_m_semihosting::{debug, hprintln};
-    use panic_semihosting as _;
-
     use super::Tally;
+    use crate::platform;
 
     const PAINT: u32 = 0xA5C3_5AC3;
 
-    unsafe extern "C" {
-        /// cortex-m-rt: the end of `.bss`/`.uninit`, the lowest address the stack may reach.
-        static __sheap: u32;
+    /// Prints one line over semihosting.
+    macro_rules! say {
+        ($($arg:tt)*) => {
+            platform::print(format_args!($($arg)*))
+        };
     }
 
     pub(crate) fn stack_use(workload: fn() -> Tally, expected: Tally, buffers: usize) -> ! {
         let (used, free, tally) = measure(workload);
-        hprintln!("tally: {:?}", tally);
-        hprintln!("stack: {} bytes", used);
-        hprintln!("buffers: {} bytes", buffers);
+        say!("tally: {:?}", tally);
+        say!("stack: {} bytes", used);
+        say!("buffers: {} bytes", buffers);
         let ok = tally == expected && used < free;
         if tally != expected {
-            hprintln!("error: expected {:?}", expected);
+            say!("error: expected {:?}", expected);
         }
         if used >= free {
-            hprintln!("error: the workload used all {} free bytes of stack", free);
+            say!("error: the workload used all {} free bytes of stack", free);
         }
-        debug::exit(if ok {
-            debug::EXIT_SUCCESS
-        } else {
-            debug::EXIT_FAILURE
-        });
-        loop {
-            core::hint::spin_loop();
-        }
+        platform::exit(ok)
     }
 
     /// Returns the bytes of stack `workload` used below this frame, the bytes that were free,
     /// and its tally.
     #[inline(never)]
     fn measure(workload: fn() -> Tally) -> (usize, usize, Tally) {
-        let bottom = (&raw const __sheap) as usize;
-        let top: usize;
-        // SAFETY: reads the stack pointer; no memory is touched.
-        unsafe { core::arch::asm!("mov {}, sp", out(reg) top, options(nomem, nostack)) };
+        let bottom = platform::stack_floor();
+        let top = platform::stack_pointer();
         // Everything below the stack pointer is unused: this frame is complete, no interrupt
         // is enabled, and no call happens until the workload.
         let mut at = bottom;

@@ -344,10 +344,11 @@ fn check_request(
     id: Option<&str>,
 ) {
     let mut request = Vec::<u8, 256>::new();
-    // A small, odd buffer: the rest stays queued for the next call.
+    // A small, odd buffer: the rest stays queued for the next call. `T0` as `now`: the
+    // session clamps time that goes backwards, and transmitting arms no timer.
     let mut buf = [0u8; 23];
     let mut overflow = false;
-    while let Some(n) = session.poll_transmit(&mut buf) {
+    while let Some(n) = session.poll_transmit(T0, &mut buf) {
         if n == 0 || request.extend_from_slice(&buf[..n]).is_err() {
             overflow = true;
             break;

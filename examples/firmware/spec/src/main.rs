@@ -1,13 +1,15 @@
-//! The firmware proof: sansse's host test tables, run on a bare-metal Cortex-M under QEMU.
+//! The firmware proof: sansse's host test tables, run on a bare-metal Cortex-M or RISC-V under
+//! QEMU.
 //!
 //! Each scenario is a function that records its checks in a [`Report`]; `main` runs them all,
-//! prints `firmware: N passed, M failed` over semihosting and exits with `EXIT_SUCCESS` only
-//! when nothing failed (a panic exits with `EXIT_FAILURE` through panic-semihosting).
+//! prints `firmware: N passed, M failed` over semihosting and exits with status 0 only when
+//! nothing failed (a panic exits with status 1). What differs per target is in [`platform`].
 //!
 //! ```text
 //! cargo run --release --target thumbv6m-none-eabi      # Cortex-M0, micro:bit, 16 KiB RAM
 //! cargo run --release --target thumbv7m-none-eabi      # Cortex-M3, LM3S6965
 //! cargo run --release --target thumbv7em-none-eabihf   # Cortex-M4F, MPS2-AN386
+//! cargo run --release --target riscv32imc-unknown-none-elf   # RV32IMC, virt
 //! ```
 //!
 //! Nothing here allocates: every parser, session, ring and output line lives on the stack,
@@ -17,14 +19,10 @@
 #![no_std]
 #![no_main]
 
-use cortex_m as _; // links the critical-section implementation
-use cortex_m_rt::entry;
-use cortex_m_semihosting::{debug, hprintln};
-use panic_semihosting as _;
-
 mod client_session;
 mod json;
 mod parser_spec;
+mod platform;
 mod report;
 mod server_session;
 mod stack;
@@ -33,6 +31,7 @@ mod stack;
 #[path = "../../../../tests/support/spec_cases.rs"]
 mod spec_cases;
 
+use platform::{entry, hprintln};
 use report::Report;
 
 /// Every scenario, in the order run. A new one is one more line here and one more module.
@@ -82,13 +81,5 @@ fn main() -> ! {
         report.passed,
         report.failed
     );
-    debug::exit(if report.failed == 0 {
-        debug::EXIT_SUCCESS
-    } else {
-        debug::EXIT_FAILURE
-    });
-    // Only reached without a debugger or semihosting host.
-    loop {
-        core::hint::spin_loop();
-    }
+    platform::exit(report.failed == 0)
 }

@@ -2,7 +2,7 @@
 
 use core::fmt;
 
-use cortex_m_semihosting::hprintln;
+use crate::platform::hprintln;
 
 /// Failures printed in full; the rest are only counted, so a broken build cannot flood the
 /// log (semihosting output is slow under QEMU).

@@ -1,23 +1,20 @@
 //! The stack high-water mark of one scenario: paint the free stack, run it, find the deepest
 //! word it overwrote.
 //!
-//! The only `unsafe` in the firmware; it touches nothing but the free RAM between the statics
-//! and the live stack.
+//! The only `unsafe` in the firmware besides reading the stack's bounds (`platform`); it
+//! touches nothing but the free RAM between the statics and the live stack.
 
 use core::fmt;
 
+use crate::platform;
 use crate::report::Report;
 
 const PAINT: u32 = 0xA5C3_5AC3;
 
-/// Bytes that must stay untouched below the deepest frame: what an exception entry stacks,
-/// so a fault handler could still run.
+/// Bytes that must stay untouched below the deepest frame: what an exception entry stacks (the
+/// Cortex-M hardware frame, riscv-rt's 16-word trap frame on RV32), so a fault handler could
+/// still run.
 const MARGIN: usize = 64;
-
-unsafe extern "C" {
-    /// cortex-m-rt: the end of `.bss`/`.uninit`, the lowest address the stack may reach.
-    static __sheap: u32;
-}
 
 /// Stack use of one run.
 pub(crate) struct StackUse {
@@ -47,16 +44,14 @@ impl fmt::Display for StackUse {
 /// Runs `run` once and measures how deep its stack went.
 #[inline(never)]
 pub(crate) fn measure(run: fn(&mut Report), report: &mut Report) -> StackUse {
-    let bottom = (&raw const __sheap) as usize;
-    let top: usize;
-    // SAFETY: reads the stack pointer; no memory is touched.
-    unsafe { core::arch::asm!("mov {}, sp", out(reg) top, options(nomem, nostack)) };
+    let bottom = platform::stack_floor();
+    let top = platform::stack_pointer();
     // Everything below the stack pointer is unused: this frame is complete, no interrupt is
     // enabled, and no call happens until `run`.
     let mut at = bottom;
     while at < top {
         // SAFETY: [bottom, top) is RAM between the statics and the live stack, word aligned
-        // (cortex-m-rt aligns `__sheap` to 4).
+        // (both runtimes align the end of the statics to 4).
         unsafe { (at as *mut u32).write_volatile(PAINT) };
         at += 4;
     }

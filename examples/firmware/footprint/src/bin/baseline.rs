@@ -8,7 +8,7 @@ use core::hint::black_box;
 
 use sansse_firmware_footprint::{STREAM, Tally, run};
 
-#[cortex_m_rt::entry]
+#[sansse_firmware_footprint::entry]
 fn main() -> ! {
     run(
         workload,

@@ -55,7 +55,7 @@ enum Net {
     RespondThenStall,
 }
 
-#[cortex_m_rt::entry]
+#[sansse_firmware_footprint::entry]
 fn main() -> ! {
     run(workload, EXPECTED, core::mem::size_of::<Storage>())
 }
@@ -130,7 +130,7 @@ fn drive(session: &mut ClientSession<'static>) -> Tally {
             tally.errors += 1;
         }
         // 2. The request.
-        while let Some(n) = session.poll_transmit(&mut buf) {
+        while let Some(n) = session.poll_transmit(now, &mut buf) {
             tally.bytes += n as u32;
         }
         // 3. The story.

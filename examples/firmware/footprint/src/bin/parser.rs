@@ -12,7 +12,7 @@ use sansse_firmware_footprint::{PIECE, STREAM, Tally, run};
 /// A typical small-device buffer; flash use does not depend on it, static RAM does.
 const CAPACITY: usize = 1024;
 
-#[cortex_m_rt::entry]
+#[sansse_firmware_footprint::entry]
 fn main() -> ! {
     // Counted by hand from `STREAM`: five events whose type, data and id add up to 36 + 37 +
     // 43 + 22 + 49 = 187 bytes (U+FFFD counts 3, an absent type reads as "message"), one retry

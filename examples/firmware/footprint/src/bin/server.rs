@@ -77,7 +77,7 @@ const PAYLOADS: [&str; 3] = [
     "over temperature\nsecond line",
 ];
 
-#[cortex_m_rt::entry]
+#[sansse_firmware_footprint::entry]
 fn main() -> ! {
     run(
         workload,

@@ -1,5 +1,5 @@
-//! Responses: the server writes them ([`StreamResponse`], [`ErrorResponse`]), the client reads
-//! them ([`ResponseReader`]).
+//! The client's half of HTTP: writing the request ([`Request`]) and reading the response head
+//! ([`ResponseReader`], [`ResponseHead`]).
 
 use core::fmt;
 use core::ops::Range;
@@ -9,131 +9,136 @@ use super::body::{BodyFraming, FramingError};
 use super::head::{
     Grammar, HeadLimits, HeadStatus, Headers, ScanError, Scanner, Version, parse_version,
 };
-use super::request::{RequestHead, is_safe_value};
-use super::{Sink, is_field_byte, is_token, parse_digits, write_exact};
+use super::token::{is_field_byte, is_safe_value, is_token};
+use crate::BufferTooSmall;
+use crate::ascii::{Overflow, parse_u64, trim_ows};
+use crate::buffer::{Emit, Sink, measure, write_exact};
 
-/// The `200 OK` head that opens an event stream.
+/// An SSE request for the client to send: `GET` by default, with `Accept: text/event-stream` and
+/// `Cache-Control: no-cache`, and `Last-Event-ID` when resuming.
 ///
-/// It always sends `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
-/// `X-Accel-Buffering: no` (so nginx-style proxies pass events through at once), never a content
-/// coding, and frames the body either with `Transfer-Encoding: chunked` (HTTP/1.1; the connection
-/// may be kept alive after the last chunk) or by closing the connection (needed for HTTP/1.0).
-/// The output is all-or-nothing.
+/// Everything is validated before a byte is written, and the output is all-or-nothing: either it
+/// fits in the lent buffer, or [`RequestWriteError::BufferTooSmall`] says how much is needed.
+///
+/// Custom headers named `Accept` or `Cache-Control` replace the defaults; `Host`,
+/// `Content-Length`, `Transfer-Encoding` and `Last-Event-ID` have their own setters and are
+/// refused as custom headers.
 ///
 /// # Examples
 ///
 /// ```
-/// use sansse::http::StreamResponse;
+/// use sansse::http::Request;
 ///
 /// let mut out = [0u8; 256];
-/// let n = StreamResponse::chunked()
-///     .headers(&[("Access-Control-Allow-Origin", "*")])
+/// let n = Request::get("example.com", "/events")
+///     .port(8080)
+///     .last_event_id("41")
+///     .headers(&[("Authorization", "Bearer t")])
 ///     .write(&mut out)
 ///     .unwrap();
 /// assert_eq!(
 ///     &out[..n],
-///     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
-///       X-Accel-Buffering: no\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\
-///       Access-Control-Allow-Origin: *\r\n\r\n"
+///     b"GET /events HTTP/1.1\r\nHost: example.com:8080\r\nAccept: text/event-stream\r\n\
+///       Cache-Control: no-cache\r\nLast-Event-ID: 41\r\nAuthorization: Bearer t\r\n\r\n"
 /// );
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub struct StreamResponse<'a> {
-    chunked: bool,
-    keep_alive: bool,
+pub struct Request<'a> {
+    method: &'a str,
+    host: &'a str,
+    port: u16,
+    target: &'a str,
+    last_event_id: &'a str,
     headers: &'a [(&'a str, &'a str)],
+    body: Option<&'a [u8]>,
 }
 
-impl<'a> StreamResponse<'a> {
-    /// A chunked response with `Connection: keep-alive`; for HTTP/1.1 clients.
+impl<'a> Request<'a> {
+    /// A `GET` of `target` (path and query, such as `/events?topic=a`) on `host`, port 80.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::StreamResponse;
+    /// use sansse::http::Request;
     ///
-    /// assert!(StreamResponse::chunked().is_chunked());
+    /// let request = Request::get("example.com", "/events");
+    /// assert_eq!(request.encoded_len(), Ok(95));
     /// ```
-    pub const fn chunked() -> Self {
+    pub const fn get(host: &'a str, target: &'a str) -> Self {
         Self {
-            chunked: true,
-            keep_alive: true,
+            method: "GET",
+            host,
+            port: 80,
+            target,
+            last_event_id: "",
             headers: &[],
+            body: None,
         }
     }
 
-    /// A close-delimited response with `Connection: close`: the stream ends when the server
-    /// closes the connection. The only framing an HTTP/1.0 client understands.
+    /// Sets the method (a token such as `POST` or `REPORT`).
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::StreamResponse;
+    /// use sansse::http::Request;
     ///
     /// let mut out = [0u8; 256];
-    /// let n = StreamResponse::close_delimited().write(&mut out).unwrap();
-    /// assert!(out[..n].ends_with(b"Connection: close\r\n\r\n"));
-    /// ```
-    pub const fn close_delimited() -> Self {
-        Self {
-            chunked: false,
-            keep_alive: false,
-            headers: &[],
-        }
-    }
-
-    /// The framing a request calls for: chunked for HTTP/1.1 (with `Connection: close` if the
-    /// client asked for it), close-delimited for HTTP/1.0.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::{HeadLimits, RequestReader, StreamResponse};
-    ///
-    /// let mut storage = [0u8; 256];
-    /// let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
-    /// let _ = reader.handle_bytes(b"GET /events HTTP/1.0\r\n\r\n");
-    /// let response = StreamResponse::for_request(&reader.head().unwrap());
-    /// assert_eq!(response, StreamResponse::close_delimited());
-    /// ```
-    pub fn for_request(request: &RequestHead<'_>) -> Self {
-        match request.version() {
-            Version::Http10 => Self::close_delimited(),
-            Version::Http11 => Self::chunked().keep_alive(!request.wants_close()),
-        }
-    }
-
-    /// Chooses `Connection: keep-alive` or `close` for a chunked response. A close-delimited
-    /// response always closes, so this has no effect on it.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::StreamResponse;
-    ///
-    /// let mut out = [0u8; 256];
-    /// let n = StreamResponse::chunked().keep_alive(false).write(&mut out).unwrap();
-    /// assert!(out[..n].ends_with(b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"));
+    /// let n = Request::get("h", "/").method("POST").body(b"{}").write(&mut out).unwrap();
+    /// assert!(out[..n].starts_with(b"POST / HTTP/1.1\r\n"));
+    /// assert!(out[..n].ends_with(b"Content-Length: 2\r\n\r\n{}"));
     /// ```
     #[must_use]
-    pub const fn keep_alive(mut self, keep_alive: bool) -> Self {
-        self.keep_alive = keep_alive && self.chunked;
+    pub const fn method(mut self, method: &'a str) -> Self {
+        self.method = method;
         self
     }
 
-    /// Sets extra headers (CORS and the like), written in order after the standard ones.
-    /// `Content-Type`, `Content-Length`, `Content-Encoding`, `Transfer-Encoding` and `Connection`
-    /// are refused: they would contradict the framing or the stream.
+    /// Sets the server port; it appears in `Host` unless it is 80, the default for `http`.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::{ResponseWriteError, StreamResponse};
+    /// use sansse::http::Request;
     ///
     /// let mut out = [0u8; 256];
-    /// let response = StreamResponse::chunked().headers(&[("Content-Encoding", "gzip")]);
-    /// assert_eq!(response.write(&mut out), Err(ResponseWriteError::ReservedHeader));
+    /// let n = Request::get("::1", "/").port(8080).write(&mut out).unwrap();
+    /// assert!(out[..n].starts_with(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n"));
+    /// ```
+    #[must_use]
+    pub const fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Sets the id to resume after; an empty id sends no `Last-Event-ID` header at all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::Request;
+    ///
+    /// let with = Request::get("h", "/").last_event_id("7").encoded_len().unwrap();
+    /// let without = Request::get("h", "/").last_event_id("").encoded_len().unwrap();
+    /// assert_eq!(with - without, "Last-Event-ID: 7\r\n".len());
+    /// ```
+    #[must_use]
+    pub const fn last_event_id(mut self, id: &'a str) -> Self {
+        self.last_event_id = id;
+        self
+    }
+
+    /// Sets extra headers, written in order after the standard ones.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::{Request, RequestWriteError};
+    ///
+    /// let mut out = [0u8; 256];
+    /// let bad = Request::get("h", "/").headers(&[("X-Token", "a\r\nInjected: 1")]);
+    /// assert_eq!(bad.write(&mut out), Err(RequestWriteError::InvalidHeaderValue));
     /// ```
     #[must_use]
     pub const fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
@@ -141,422 +146,273 @@ impl<'a> StreamResponse<'a> {
         self
     }
 
-    /// Whether the body must be framed with [`encode_chunk`](super::encode_chunk) and ended
-    /// with [`encode_last_chunk`](super::encode_last_chunk).
+    /// Sets a body; it is sent with `Content-Length` (even when empty).
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::StreamResponse;
-    ///
-    /// assert!(!StreamResponse::close_delimited().is_chunked());
-    /// ```
-    pub const fn is_chunked(&self) -> bool {
-        self.chunked
-    }
-
-    /// Whether the head announces `Connection: keep-alive`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::StreamResponse;
-    ///
-    /// assert!(StreamResponse::chunked().is_keep_alive());
-    /// assert!(!StreamResponse::close_delimited().keep_alive(true).is_keep_alive());
-    /// ```
-    pub const fn is_keep_alive(&self) -> bool {
-        self.keep_alive
-    }
-
-    /// The number of bytes [`StreamResponse::write`] produces.
-    ///
-    /// # Errors
-    ///
-    /// The same validation errors as [`StreamResponse::write`], never `BufferTooSmall`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::StreamResponse;
+    /// use sansse::http::Request;
     ///
     /// let mut out = [0u8; 256];
-    /// let response = StreamResponse::chunked();
-    /// assert_eq!(response.encoded_len(), response.write(&mut out));
-    /// ```
-    pub fn encoded_len(&self) -> Result<usize, ResponseWriteError> {
-        validate_extra(self.headers)?;
-        let mut counter = Sink::new(&mut []);
-        self.emit(&mut counter);
-        Ok(counter.len)
-    }
-
-    /// Writes the head into `buf` and returns the number of bytes written.
-    ///
-    /// # Errors
-    ///
-    /// [`ResponseWriteError::BufferTooSmall`] with the size needed, or an invalid or reserved
-    /// extra header; nothing is written in either case.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::{ResponseWriteError, StreamResponse};
-    ///
-    /// let mut small = [0u8; 8];
-    /// assert!(matches!(
-    ///     StreamResponse::chunked().write(&mut small),
-    ///     Err(ResponseWriteError::BufferTooSmall { needed: 152 })
-    /// ));
-    /// ```
-    pub fn write(&self, buf: &mut [u8]) -> Result<usize, ResponseWriteError> {
-        validate_extra(self.headers)?;
-        write_exact(buf, |sink| self.emit(sink)).map_err(ResponseWriteError::from)
-    }
-
-    fn emit(&self, sink: &mut Sink<'_>) {
-        sink.put(
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
-              X-Accel-Buffering: no\r\n",
-        );
-        sink.put(if self.keep_alive {
-            b"Connection: keep-alive\r\n"
-        } else {
-            b"Connection: close\r\n"
-        });
-        if self.chunked {
-            sink.put(b"Transfer-Encoding: chunked\r\n");
-        }
-        emit_extra(sink, self.headers);
-        sink.put(b"\r\n");
-    }
-}
-
-/// A short error (or `204 No Content`) response that closes the connection.
-///
-/// Errors carry a small `text/plain` body with `Content-Length`; `204` carries neither, as
-/// RFC 9110 section 8.6 forbids `Content-Length` on it. A `204` is how an SSE server tells an
-/// EventSource client to stop reconnecting for good.
-///
-/// # Examples
-///
-/// ```
-/// use sansse::http::ErrorResponse;
-///
-/// let mut out = [0u8; 256];
-/// let n = ErrorResponse::method_not_allowed("GET, POST").write(&mut out).unwrap();
-/// assert_eq!(
-///     &out[..n],
-///     b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\n\
-///       Content-Length: 19\r\nAllow: GET, POST\r\nConnection: close\r\n\r\n\
-///       method not allowed\n"
-/// );
-/// ```
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub struct ErrorResponse<'a> {
-    status: u16,
-    allow: &'a str,
-    retry_after: Option<Duration>,
-    headers: &'a [(&'a str, &'a str)],
-}
-
-impl<'a> ErrorResponse<'a> {
-    const fn status(status: u16) -> Self {
-        Self {
-            status,
-            allow: "",
-            retry_after: None,
-            headers: &[],
-        }
-    }
-
-    /// `400 Bad Request`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// assert_eq!(ErrorResponse::bad_request().status_code(), 400);
-    /// ```
-    pub const fn bad_request() -> Self {
-        Self::status(400)
-    }
-
-    /// `404 Not Found`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// let mut out = [0u8; 128];
-    /// let n = ErrorResponse::not_found().write(&mut out).unwrap();
-    /// assert!(out[..n].ends_with(b"\r\n\r\nnot found\n"));
-    /// ```
-    pub const fn not_found() -> Self {
-        Self::status(404)
-    }
-
-    /// `405 Method Not Allowed` with the methods the resource accepts in `Allow`, as RFC 9110
-    /// section 15.5.6 requires (a comma-separated list of tokens, such as `"GET"`).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::{ErrorResponse, ResponseWriteError};
-    ///
-    /// let mut out = [0u8; 256];
-    /// let bad = ErrorResponse::method_not_allowed("GET\r\nX: y");
-    /// assert_eq!(bad.write(&mut out), Err(ResponseWriteError::InvalidHeaderValue));
-    /// ```
-    pub const fn method_not_allowed(allow: &'a str) -> Self {
-        Self {
-            allow,
-            ..Self::status(405)
-        }
-    }
-
-    /// `414 URI Too Long`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// assert_eq!(ErrorResponse::uri_too_long().status_code(), 414);
-    /// ```
-    pub const fn uri_too_long() -> Self {
-        Self::status(414)
-    }
-
-    /// `431 Request Header Fields Too Large`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// assert_eq!(ErrorResponse::header_fields_too_large().status_code(), 431);
-    /// ```
-    pub const fn header_fields_too_large() -> Self {
-        Self::status(431)
-    }
-
-    /// `503 Service Unavailable`, with `Retry-After` in whole seconds (rounded up) when given.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use core::time::Duration;
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// let mut out = [0u8; 256];
-    /// let busy = ErrorResponse::service_unavailable(Some(Duration::from_millis(1500)));
-    /// let n = busy.write(&mut out).unwrap();
-    /// let text = core::str::from_utf8(&out[..n]).unwrap();
-    /// assert!(text.contains("\r\nRetry-After: 2\r\n"));
-    /// ```
-    pub const fn service_unavailable(retry_after: Option<Duration>) -> Self {
-        Self {
-            retry_after,
-            ..Self::status(503)
-        }
-    }
-
-    /// `505 HTTP Version Not Supported`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// assert_eq!(ErrorResponse::version_not_supported().status_code(), 505);
-    /// ```
-    pub const fn version_not_supported() -> Self {
-        Self::status(505)
-    }
-
-    /// `204 No Content`, without body or `Content-Length`: tells an SSE client to stop.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// let mut out = [0u8; 128];
-    /// let n = ErrorResponse::no_content().write(&mut out).unwrap();
-    /// assert_eq!(&out[..n], b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
-    /// ```
-    pub const fn no_content() -> Self {
-        Self::status(204)
-    }
-
-    /// Sets extra headers (for example CORS, which a cross-origin EventSource needs to see even
-    /// a `204`). The same names as for [`StreamResponse::headers`] are refused.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// let mut out = [0u8; 256];
-    /// let cors = [("Access-Control-Allow-Origin", "https://app.example")];
-    /// let n = ErrorResponse::no_content().headers(&cors).write(&mut out).unwrap();
-    /// assert!(out[..n].ends_with(b"Access-Control-Allow-Origin: https://app.example\r\n\r\n"));
+    /// let request = Request::get("h", "/").method("POST").body(b"");
+    /// let n = request.write(&mut out).unwrap();
+    /// assert!(out[..n].ends_with(b"Content-Length: 0\r\n\r\n"));
     /// ```
     #[must_use]
-    pub const fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
-        self.headers = headers;
+    pub const fn body(mut self, body: &'a [u8]) -> Self {
+        self.body = Some(body);
         self
     }
 
-    /// The status code this response sends.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::ErrorResponse;
-    ///
-    /// assert_eq!(ErrorResponse::no_content().status_code(), 204);
-    /// ```
-    pub const fn status_code(&self) -> u16 {
-        self.status
-    }
-
-    /// The number of bytes [`ErrorResponse::write`] produces.
+    /// The number of bytes [`Request::write`] produces (head and body).
     ///
     /// # Errors
     ///
-    /// The same validation errors as [`ErrorResponse::write`], never `BufferTooSmall`.
+    /// The same validation errors as [`Request::write`], never `BufferTooSmall`.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::ErrorResponse;
+    /// use sansse::http::Request;
     ///
-    /// assert_eq!(ErrorResponse::no_content().encoded_len(), Ok(46));
+    /// let request = Request::get("h", "/").method("POST").body(b"abc");
+    /// assert_eq!(request.encoded_len(), Ok(request.head_len().unwrap() + 3));
     /// ```
-    pub fn encoded_len(&self) -> Result<usize, ResponseWriteError> {
+    pub fn encoded_len(&self) -> Result<usize, RequestWriteError> {
+        Ok(self
+            .head_len()?
+            .saturating_add(self.body.map_or(0, <[u8]>::len)))
+    }
+
+    /// The number of bytes [`Request::write_head`] produces.
+    ///
+    /// # Errors
+    ///
+    /// The same validation errors as [`Request::write`], never `BufferTooSmall`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::Request;
+    ///
+    /// assert_eq!(Request::get("h", "/").head_len(), Ok(79));
+    /// ```
+    pub fn head_len(&self) -> Result<usize, RequestWriteError> {
         self.validate()?;
-        let mut counter = Sink::new(&mut []);
-        self.emit(&mut counter);
-        Ok(counter.len)
+        Ok(measure(&Head(self)))
     }
 
-    /// Writes the response (head and body) into `buf` and returns the number of bytes written.
+    /// Writes the request head and body into `buf` and returns the number of bytes written.
     ///
     /// # Errors
     ///
-    /// [`ResponseWriteError::BufferTooSmall`] with the size needed, an invalid `Allow` list
-    /// ([`ResponseWriteError::InvalidHeaderValue`]), or an invalid or reserved extra header;
-    /// nothing is written in any of these cases.
+    /// A validation error if a field holds characters it may not (nothing is written), or
+    /// [`RequestWriteError::BufferTooSmall`] with the size needed (nothing is written).
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::ErrorResponse;
+    /// use sansse::BufferTooSmall;
+    /// use sansse::http::{Request, RequestWriteError};
     ///
-    /// let mut out = [0u8; 256];
-    /// let n = ErrorResponse::bad_request().write(&mut out).unwrap();
+    /// let mut small = [0u8; 16];
+    /// let needed = Request::get("h", "/").encoded_len().unwrap();
     /// assert_eq!(
-    ///     &out[..n],
-    ///     b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
-    ///       Content-Length: 12\r\nConnection: close\r\n\r\nbad request\n"
+    ///     Request::get("h", "/").write(&mut small),
+    ///     Err(RequestWriteError::BufferTooSmall(BufferTooSmall { needed }))
     /// );
     /// ```
-    pub fn write(&self, buf: &mut [u8]) -> Result<usize, ResponseWriteError> {
+    pub fn write(&self, buf: &mut [u8]) -> Result<usize, RequestWriteError> {
         self.validate()?;
-        write_exact(buf, |sink| self.emit(sink)).map_err(ResponseWriteError::from)
+        Ok(write_exact(buf, self)?)
     }
 
-    fn validate(&self) -> Result<(), ResponseWriteError> {
-        if self.status == 405 && !is_method_list(self.allow) {
-            return Err(ResponseWriteError::InvalidHeaderValue);
-        }
-        validate_extra(self.headers)
+    /// Writes only the head, for a caller that sends a large body from elsewhere; the head
+    /// still announces the body's `Content-Length`.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Request::write`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::Request;
+    ///
+    /// let mut out = [0u8; 256];
+    /// let request = Request::get("h", "/").method("POST").body(b"payload");
+    /// let n = request.write_head(&mut out).unwrap();
+    /// assert!(out[..n].ends_with(b"Content-Length: 7\r\n\r\n"));
+    /// ```
+    pub fn write_head(&self, buf: &mut [u8]) -> Result<usize, RequestWriteError> {
+        self.validate()?;
+        Ok(write_exact(buf, &Head(self))?)
     }
 
-    fn emit(&self, sink: &mut Sink<'_>) {
-        let (reason, body) = texts(self.status);
-        sink.put(b"HTTP/1.1 ");
-        sink.put_decimal(u64::from(self.status));
-        sink.put(b" ");
-        sink.put(reason.as_bytes());
-        sink.put(b"\r\n");
-        if !body.is_empty() {
-            sink.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ");
-            sink.put_decimal(body.len() as u64);
-            sink.put(b"\r\n");
+    fn validate(&self) -> Result<(), RequestWriteError> {
+        if !is_token(self.method.as_bytes()) {
+            return Err(RequestWriteError::InvalidMethod);
         }
-        if self.status == 405 {
-            sink.put(b"Allow: ");
-            sink.put(self.allow.as_bytes());
-            sink.put(b"\r\n");
+        let target = self.target.as_bytes();
+        if target.is_empty() || !target.iter().all(u8::is_ascii_graphic) {
+            return Err(RequestWriteError::InvalidTarget);
         }
-        if let Some(after) = self.retry_after {
-            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
-            sink.put(b"Retry-After: ");
-            sink.put_decimal(secs);
-            sink.put(b"\r\n");
+        if !is_valid_host(self.host) {
+            return Err(RequestWriteError::InvalidHost);
         }
-        sink.put(b"Connection: close\r\n");
-        emit_extra(sink, self.headers);
-        sink.put(b"\r\n");
-        sink.put(body.as_bytes());
+        if !is_safe_value(self.last_event_id) {
+            return Err(RequestWriteError::InvalidLastEventId);
+        }
+        for &(name, value) in self.headers {
+            if !is_token(name.as_bytes()) {
+                return Err(RequestWriteError::InvalidHeaderName);
+            }
+            if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+                return Err(RequestWriteError::ReservedHeader);
+            }
+            if !is_safe_value(value) {
+                return Err(RequestWriteError::InvalidHeaderValue);
+            }
+        }
+        Ok(())
+    }
+
+    fn emit_head<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
+        sink.put(self.method.as_bytes())?;
+        sink.put(b" ")?;
+        sink.put(self.target.as_bytes())?;
+        sink.put(b" HTTP/1.1\r\nHost: ")?;
+        // An IPv6 literal needs brackets in Host (RFC 3986 section 3.2.2).
+        let bracket = self.host.contains(':') && !self.host.starts_with('[');
+        if bracket {
+            sink.put(b"[")?;
+        }
+        sink.put(self.host.as_bytes())?;
+        if bracket {
+            sink.put(b"]")?;
+        }
+        if self.port != 80 {
+            sink.put(b":")?;
+            sink.put_decimal(u64::from(self.port))?;
+        }
+        sink.put(b"\r\n")?;
+        if !self.has_custom("accept") {
+            sink.put(b"Accept: text/event-stream\r\n")?;
+        }
+        if !self.has_custom("cache-control") {
+            sink.put(b"Cache-Control: no-cache\r\n")?;
+        }
+        if !self.last_event_id.is_empty() {
+            sink.put(b"Last-Event-ID: ")?;
+            sink.put(self.last_event_id.as_bytes())?;
+            sink.put(b"\r\n")?;
+        }
+        for &(name, value) in self.headers {
+            sink.put(name.as_bytes())?;
+            sink.put(b": ")?;
+            sink.put(value.as_bytes())?;
+            sink.put(b"\r\n")?;
+        }
+        if let Some(body) = self.body {
+            sink.put(b"Content-Length: ")?;
+            sink.put_decimal(body.len() as u64)?;
+            sink.put(b"\r\n")?;
+        }
+        sink.put(b"\r\n")
+    }
+
+    fn has_custom(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
     }
 }
 
-/// Why a response could not be written.
+/// The whole request: head, then body.
+impl Emit for Request<'_> {
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
+        self.emit_head(sink)?;
+        match self.body {
+            Some(body) => sink.put(body),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The head of a request alone, for [`Request::write_head`] and [`Request::head_len`].
+struct Head<'r, 'a>(&'r Request<'a>);
+
+impl Emit for Head<'_, '_> {
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
+        self.0.emit_head(sink)
+    }
+}
+
+/// Why [`Request`] could not be written.
 ///
 /// # Examples
 ///
 /// ```
-/// use sansse::http::{ResponseWriteError, StreamResponse};
+/// use sansse::http::{Request, RequestWriteError};
 ///
 /// let mut out = [0u8; 256];
-/// let response = StreamResponse::chunked().headers(&[("Bad Name", "x")]);
-/// assert_eq!(response.write(&mut out), Err(ResponseWriteError::InvalidHeaderName));
+/// assert_eq!(
+///     Request::get("h", "/ x").write(&mut out),
+///     Err(RequestWriteError::InvalidTarget)
+/// );
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
-pub enum ResponseWriteError {
-    /// The lent buffer is too small; nothing was written.
-    BufferTooSmall {
-        /// Bytes the response needs.
-        needed: usize,
-    },
-    /// An extra header name is not a token.
+pub enum RequestWriteError {
+    /// The lent buffer is too small; nothing was written. `needed` is what the request takes.
+    BufferTooSmall(BufferTooSmall),
+    /// The method is not a token.
+    InvalidMethod,
+    /// The target is empty or holds spaces, controls or non-ASCII bytes.
+    InvalidTarget,
+    /// The host is empty or holds characters a host name cannot have.
+    InvalidHost,
+    /// The last event id holds CR, LF, NUL or another control character.
+    InvalidLastEventId,
+    /// A custom header name is not a token.
     InvalidHeaderName,
-    /// An extra header value (or the `Allow` list) holds CR, LF, NUL or another control
-    /// character, or the `Allow` list is not a list of method tokens.
+    /// A custom header value holds CR, LF, NUL or another control character.
     InvalidHeaderValue,
-    /// An extra header would override one the writer controls.
+    /// A custom header would override one the writer controls (`Host`, `Content-Length`,
+    /// `Transfer-Encoding`, `Last-Event-ID`).
     ReservedHeader,
 }
 
-impl From<super::BufferTooSmall> for ResponseWriteError {
-    fn from(e: super::BufferTooSmall) -> Self {
-        Self::BufferTooSmall { needed: e.needed }
-    }
-}
-
-impl fmt::Display for ResponseWriteError {
+impl fmt::Display for RequestWriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BufferTooSmall { needed } => {
-                write!(f, "buffer too small: {needed} bytes needed")
-            }
+            Self::BufferTooSmall(e) => e.fmt(f),
+            Self::InvalidMethod => f.write_str("invalid method"),
+            Self::InvalidTarget => f.write_str("invalid request target"),
+            Self::InvalidHost => f.write_str("invalid host"),
+            Self::InvalidLastEventId => f.write_str("invalid last event id"),
             Self::InvalidHeaderName => f.write_str("invalid header name"),
             Self::InvalidHeaderValue => f.write_str("invalid header value"),
-            Self::ReservedHeader => f.write_str("header is set by the response writer"),
+            Self::ReservedHeader => f.write_str("header is set by the request writer"),
         }
     }
 }
 
-impl core::error::Error for ResponseWriteError {}
+impl core::error::Error for RequestWriteError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::BufferTooSmall(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<BufferTooSmall> for RequestWriteError {
+    fn from(e: BufferTooSmall) -> Self {
+        Self::BufferTooSmall(e)
+    }
+}
 
 /// Incremental, bounded reader of a response head, for the client.
 ///
@@ -854,7 +710,8 @@ impl<'a> ResponseHead<'a> {
     pub fn retry_after(&self) -> Option<Duration> {
         self.headers
             .get("retry-after")
-            .and_then(parse_digits)
+            // Saturating: the backoff lowers any delay to its own cap anyway.
+            .and_then(|value| parse_u64(value, Overflow::Saturate))
             .map(Duration::from_secs)
     }
 
@@ -922,7 +779,7 @@ impl<'a> ResponseHead<'a> {
             return false;
         };
         let media = value.split(|&b| b == b';').next().unwrap_or_default();
-        super::trim_ows(media).eq_ignore_ascii_case(b"text/event-stream")
+        trim_ows(media).eq_ignore_ascii_case(b"text/event-stream")
     }
 
     /// Whether the body has a content coding other than `identity` (such as `gzip`), which this
@@ -988,22 +845,7 @@ impl<'a> ResponseHead<'a> {
     }
 
     fn content_length_checked(&self) -> Result<Option<u64>, FramingError> {
-        let mut found: Option<u64> = None;
-        for element in self.headers.list("content-length") {
-            // A length too large for u64 is refused rather than saturated: it cannot be right.
-            let Some(value) = parse_length(element) else {
-                return Err(FramingError::InvalidContentLength);
-            };
-            if found.is_some_and(|f| f != value) {
-                return Err(FramingError::InvalidContentLength);
-            }
-            found = Some(value);
-        }
-        // A header present with an empty value is as wrong as a non-number.
-        if found.is_none() && self.headers.get("content-length").is_some() {
-            return Err(FramingError::InvalidContentLength);
-        }
-        Ok(found)
+        self.headers.content_length()
     }
 }
 
@@ -1053,83 +895,43 @@ impl fmt::Display for ResponseError {
 
 impl core::error::Error for ResponseError {}
 
-/// Reason phrase and body text for the statuses [`ErrorResponse`] can send.
-const fn texts(status: u16) -> (&'static str, &'static str) {
-    match status {
-        204 => ("No Content", ""),
-        404 => ("Not Found", "not found\n"),
-        405 => ("Method Not Allowed", "method not allowed\n"),
-        414 => ("URI Too Long", "uri too long\n"),
-        431 => (
-            "Request Header Fields Too Large",
-            "request header fields too large\n",
-        ),
-        503 => ("Service Unavailable", "service unavailable\n"),
-        505 => ("HTTP Version Not Supported", "http version not supported\n"),
-        _ => ("Bad Request", "bad request\n"),
-    }
-}
-
-/// Headers the response writers own: they decide the framing, coding and type of the body.
-const RESERVED: [&str; 5] = [
-    "content-type",
+/// Headers the request writer owns; setting them by hand would contradict its framing.
+const RESERVED: [&str; 4] = [
+    "host",
     "content-length",
-    "content-encoding",
     "transfer-encoding",
-    "connection",
+    "last-event-id",
 ];
 
-fn validate_extra(headers: &[(&str, &str)]) -> Result<(), ResponseWriteError> {
-    for &(name, value) in headers {
-        if !is_token(name.as_bytes()) {
-            return Err(ResponseWriteError::InvalidHeaderName);
-        }
-        if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
-            return Err(ResponseWriteError::ReservedHeader);
-        }
-        if !is_safe_value(value) {
-            return Err(ResponseWriteError::InvalidHeaderValue);
-        }
-    }
-    Ok(())
-}
-
-fn emit_extra(sink: &mut Sink<'_>, headers: &[(&str, &str)]) {
-    for &(name, value) in headers {
-        sink.put(name.as_bytes());
-        sink.put(b": ");
-        sink.put(value.as_bytes());
-        sink.put(b"\r\n");
-    }
-}
-
-/// A non-empty comma-separated list of method tokens.
-fn is_method_list(allow: &str) -> bool {
-    let mut any = false;
-    for element in allow.split(',') {
-        let element = element.trim_matches([' ', '\t']);
-        if element.is_empty() {
-            continue;
-        }
-        if !is_token(element.as_bytes()) {
-            return false;
-        }
-        any = true;
-    }
-    any
-}
-
-/// `1*DIGIT` as a `u64`, `None` on anything else or overflow.
-fn parse_length(digits: &[u8]) -> Option<u64> {
-    if digits.is_empty() {
-        return None;
-    }
-    digits.iter().try_fold(0u64, |n, &b| {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
+/// A host name, IPv4 address or IPv6 literal (bracketed or not), without a port.
+fn is_valid_host(host: &str) -> bool {
+    let inner = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    !inner.is_empty()
+        && inner.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'%'
+                        | b'!'
+                        | b'$'
+                        | b'&'
+                        | b'\''
+                        | b'('
+                        | b')'
+                        | b'*'
+                        | b'+'
+                        | b','
+                        | b';'
+                        | b'='
+                        | b':'
+                )
+        })
 }
 
 /// What the response grammar records while the scanner runs.
@@ -1174,13 +976,14 @@ impl Grammar for ResponseParts {
             [b' ', a, b, c, b' ', reason @ ..] => ([*a, *b, *c], reason),
             _ => return Err(ResponseError::InvalidStatusLine),
         };
-        if !code.iter().all(u8::is_ascii_digit) || !reason.iter().all(|&b| is_field_byte(b)) {
+        if !reason.iter().all(|&b| is_field_byte(b)) {
             return Err(ResponseError::InvalidStatusLine);
         }
-        let status = code.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
-        if !(100..=599).contains(&status) {
-            return Err(ResponseError::InvalidStatusLine);
-        }
+        // Three digits cannot overflow; `try_from` keeps the cast honest anyway.
+        let status = parse_u64(&code, Overflow::Reject)
+            .and_then(|code| u16::try_from(code).ok())
+            .filter(|code| (100..=599).contains(code))
+            .ok_or(ResponseError::InvalidStatusLine)?;
         self.status = status;
         self.reason = line.end - reason.len()..line.end;
         Ok(())
@@ -1207,6 +1010,7 @@ impl Grammar for ResponseParts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::RequestReader;
 
     fn read(input: &[u8]) -> Result<(u16, Result<BodyFraming, FramingError>), ResponseError> {
         let mut storage = [0u8; 512];
@@ -1214,6 +1018,42 @@ mod tests {
         let _ = reader.handle_bytes(input)?;
         let head = reader.head().ok_or(ResponseError::HeadTooLarge)?;
         Ok((head.status(), head.framing()))
+    }
+
+    /// The one `Retry-After` parser: delta-seconds only, OWS dropped by the head reader, a value
+    /// past `u64::MAX` saturating (the backoff caps it), anything else absent.
+    #[test]
+    fn retry_after_reads_delta_seconds_only() {
+        let cases: &[(&[u8], Option<u64>)] = &[
+            (b"0", Some(0)),
+            (b"120", Some(120)),
+            (b"007", Some(7)),
+            (b" 30 ", Some(30)),
+            (b"\t30", Some(30)),
+            (b"99999999999999999999999", Some(u64::MAX)),
+            (b"", None),
+            (b"1.5", None),
+            (b"+3", None),
+            (b"-3", None),
+            (b"3 0", None),
+            (b"3s", None),
+            (b"Wed, 21 Oct 2015 07:28:00 GMT", None),
+            ("\u{0663}".as_bytes(), None), // Arabic-Indic digit three is not ASCII
+        ];
+        for &(value, want) in cases {
+            let mut input = [0u8; 128];
+            let head = b"HTTP/1.1 503 x\r\nRetry-After:";
+            let mut len = 0;
+            for part in [&head[..], value, b"\r\n\r\n"] {
+                input[len..len + part.len()].copy_from_slice(part);
+                len += part.len();
+            }
+            let mut storage = [0u8; 512];
+            let mut reader = ResponseReader::new(&mut storage, HeadLimits::DEFAULT);
+            let _ = reader.handle_bytes(&input[..len]).unwrap();
+            let got = reader.head().unwrap().retry_after();
+            assert_eq!(got, want.map(Duration::from_secs), "value {value:?}");
+        }
     }
 
     #[test]
@@ -1322,75 +1162,103 @@ mod tests {
     }
 
     #[test]
-    fn stream_response_variants_are_byte_exact() {
+    fn writer_refuses_each_invalid_field() {
         let mut out = [0u8; 256];
-        let n = StreamResponse::close_delimited().write(&mut out).unwrap();
-        assert_eq!(
-            &out[..n],
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
-              X-Accel-Buffering: no\r\nConnection: close\r\n\r\n"
-        );
-        let n = StreamResponse::chunked()
-            .keep_alive(false)
-            .write(&mut out)
-            .unwrap();
-        assert_eq!(
-            &out[..n],
-            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
-              X-Accel-Buffering: no\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
-        );
-    }
-
-    #[test]
-    fn error_responses_are_byte_exact() {
-        let mut out = [0u8; 256];
-        let cases: &[(ErrorResponse<'_>, &[u8])] = &[
-            (ErrorResponse::not_found(), b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n"),
-            (ErrorResponse::uri_too_long(), b"HTTP/1.1 414 URI Too Long\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\nConnection: close\r\n\r\nuri too long\n"),
-            (ErrorResponse::header_fields_too_large(), b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 32\r\nConnection: close\r\n\r\nrequest header fields too large\n"),
-            (ErrorResponse::service_unavailable(None), b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\nConnection: close\r\n\r\nservice unavailable\n"),
-            (ErrorResponse::service_unavailable(Some(Duration::from_secs(30))), b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\nRetry-After: 30\r\nConnection: close\r\n\r\nservice unavailable\n"),
-            (ErrorResponse::version_not_supported(), b"HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 27\r\nConnection: close\r\n\r\nhttp version not supported\n"),
-            (ErrorResponse::no_content().headers(&[("Vary", "Origin")]), b"HTTP/1.1 204 No Content\r\nConnection: close\r\nVary: Origin\r\n\r\n"),
+        let base = Request::get("h", "/");
+        let cases = [
+            (base.method("GE T"), RequestWriteError::InvalidMethod),
+            (base.method(""), RequestWriteError::InvalidMethod),
+            (Request::get("h", ""), RequestWriteError::InvalidTarget),
+            (
+                Request::get("h", "/\u{e9}"),
+                RequestWriteError::InvalidTarget,
+            ),
+            (Request::get("", "/"), RequestWriteError::InvalidHost),
+            (Request::get("a/b", "/"), RequestWriteError::InvalidHost),
+            (Request::get("a\r\nb", "/"), RequestWriteError::InvalidHost),
+            (
+                base.last_event_id("1\n2"),
+                RequestWriteError::InvalidLastEventId,
+            ),
+            (
+                base.last_event_id("1\x002"),
+                RequestWriteError::InvalidLastEventId,
+            ),
+            (
+                base.headers(&[("X Y", "1")]),
+                RequestWriteError::InvalidHeaderName,
+            ),
+            (
+                base.headers(&[("X", "1\x002")]),
+                RequestWriteError::InvalidHeaderValue,
+            ),
+            (
+                base.headers(&[("X", "1\r2")]),
+                RequestWriteError::InvalidHeaderValue,
+            ),
+            (
+                base.headers(&[("Content-length", "1")]),
+                RequestWriteError::ReservedHeader,
+            ),
+            (
+                base.headers(&[("HOST", "x")]),
+                RequestWriteError::ReservedHeader,
+            ),
         ];
-        for (response, expected) in cases {
-            let n = response.write(&mut out).unwrap();
-            assert_eq!(&out[..n], *expected);
-            assert_eq!(response.encoded_len(), Ok(n));
-            let needed = n;
-            assert_eq!(
-                response.write(&mut out[..needed - 1]),
-                Err(ResponseWriteError::BufferTooSmall { needed })
-            );
+        for (request, error) in cases {
+            out.fill(0);
+            assert_eq!(request.write(&mut out), Err(error), "{request:?}");
+            assert_eq!(request.encoded_len(), Err(error));
+            assert!(out.iter().all(|&b| b == 0), "nothing written on error");
         }
     }
 
     #[test]
-    fn error_responses_read_back_with_their_length() {
-        let mut out = [0u8; 256];
-        let n = ErrorResponse::method_not_allowed("GET")
+    fn writer_default_get_is_byte_exact() {
+        let mut out = [0u8; 128];
+        let n = Request::get("example.com", "/events")
             .write(&mut out)
             .unwrap();
-        let mut storage = [0u8; 256];
-        let mut reader = ResponseReader::new(&mut storage, HeadLimits::DEFAULT);
-        let Ok(HeadStatus::Complete { consumed }) = reader.handle_bytes(&out[..n]) else {
-            panic!("head not complete");
-        };
-        let head = reader.head().unwrap();
-        assert_eq!(head.status(), 405);
-        assert_eq!(head.header("allow"), Some(&b"GET"[..]));
         assert_eq!(
-            head.framing(),
-            Ok(BodyFraming::Length((n - consumed) as u64))
+            &out[..n],
+            b"GET /events HTTP/1.1\r\nHost: example.com\r\nAccept: text/event-stream\r\n\
+              Cache-Control: no-cache\r\n\r\n"
         );
     }
 
     #[test]
-    fn allow_lists() {
-        assert!(is_method_list("GET"));
-        assert!(is_method_list("GET, POST ,OPTIONS"));
-        assert!(!is_method_list(""));
-        assert!(!is_method_list(" , "));
-        assert!(!is_method_list("GET POST"));
+    fn custom_accept_replaces_the_default() {
+        let mut out = [0u8; 256];
+        let request = Request::get("[::1]", "/s").port(80).headers(&[
+            ("accept", "text/event-stream, */*"),
+            ("Cache-Control", "no-store"),
+        ]);
+        let n = request.write(&mut out).unwrap();
+        assert_eq!(
+            &out[..n],
+            b"GET /s HTTP/1.1\r\nHost: [::1]\r\naccept: text/event-stream, */*\r\n\
+              Cache-Control: no-store\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn written_requests_read_back() {
+        let mut out = [0u8; 256];
+        let n = Request::get("h", "/e?x=1")
+            .port(8081)
+            .last_event_id("caf\u{e9}")
+            .write(&mut out)
+            .unwrap();
+        let mut storage = [0u8; 256];
+        let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
+        assert_eq!(
+            reader.handle_bytes(&out[..n]),
+            Ok(HeadStatus::Complete { consumed: n })
+        );
+        let head = reader.head().unwrap();
+        assert_eq!(head.host(), Some("h:8081"));
+        assert_eq!(head.query(), Some("x=1"));
+        assert_eq!(head.last_event_id(), Some("caf\u{e9}"));
+        assert!(head.accepts_event_stream());
     }
 }

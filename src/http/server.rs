@@ -1,13 +1,18 @@
-//! Requests: the server reads them ([`RequestReader`]), the client writes them ([`Request`]).
+//! The server's half of HTTP: reading a request head ([`RequestReader`], [`RequestHead`]) and
+//! writing the answer ([`StreamResponse`] opens an event stream, [`ErrorResponse`] refuses).
 
 use core::fmt;
 use core::ops::Range;
+use core::time::Duration;
 
+use super::body::FramingError;
 use super::head::{
     Grammar, HeadLimits, HeadStatus, Headers, ScanError, Scanner, Version, parse_version,
 };
-use super::response::ErrorResponse;
-use super::{Sink, is_field_byte, is_token, write_exact};
+use super::token::{is_safe_value, is_token};
+use crate::BufferTooSmall;
+use crate::ascii::trim_ows;
+use crate::buffer::{Emit, Sink, measure, write_exact};
 
 /// Incremental, bounded reader of one request head, for the server.
 ///
@@ -328,6 +333,41 @@ impl<'a> RequestHead<'a> {
         self.headers.get(name)
     }
 
+    /// The length of the request body from `Content-Length`, read strictly (RFC 9112 section 6.3).
+    ///
+    /// `Ok(None)` when the header is absent. Every value, over repeated lines and comma lists,
+    /// must be the same run of ASCII digits that fits a `u64`; identical repeats (`4, 4`) are
+    /// accepted, as RFC 9110 section 8.6 allows. Anything else (`+4`, `-1`, ` `, two different
+    /// values, a value past `u64::MAX`) is an error, and RFC 9112 then requires answering `400`
+    /// and closing the connection, since the body cannot be delimited. A server that reads bodies
+    /// should also refuse `Transfer-Encoding` it does not decode before trusting this length.
+    ///
+    /// # Errors
+    ///
+    /// [`FramingError::InvalidContentLength`] for any value above.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::{FramingError, HeadLimits, RequestReader};
+    ///
+    /// let mut storage = [0u8; 512];
+    /// let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
+    /// let _ = reader.handle_bytes(b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n");
+    /// assert_eq!(reader.head().unwrap().content_length(), Ok(Some(4)));
+    ///
+    /// let mut storage = [0u8; 512];
+    /// let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
+    /// let _ = reader.handle_bytes(b"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: +4\r\n\r\n");
+    /// assert_eq!(
+    ///     reader.head().unwrap().content_length(),
+    ///     Err(FramingError::InvalidContentLength)
+    /// );
+    /// ```
+    pub fn content_length(&self) -> Result<Option<u64>, FramingError> {
+        self.headers.content_length()
+    }
+
     /// All header lines.
     ///
     /// # Examples
@@ -383,7 +423,7 @@ impl<'a> RequestHead<'a> {
         let mut any = false;
         for range in self.headers.list("accept") {
             any = true;
-            let mut parts = range.split(|&b| b == b';').map(super::trim_ows);
+            let mut parts = range.split(|&b| b == b';').map(trim_ows);
             let media = parts.next().unwrap_or_default();
             let refused = parts.any(is_zero_weight);
             let matches = [&b"text/event-stream"[..], b"text/*", b"*/*"]
@@ -499,131 +539,128 @@ impl fmt::Display for RequestError {
 
 impl core::error::Error for RequestError {}
 
-/// An SSE request for the client to send: `GET` by default, with `Accept: text/event-stream` and
-/// `Cache-Control: no-cache`, and `Last-Event-ID` when resuming.
+/// The `200 OK` head that opens an event stream.
 ///
-/// Everything is validated before a byte is written, and the output is all-or-nothing: either it
-/// fits in the lent buffer, or [`RequestWriteError::BufferTooSmall`] says how much is needed.
-///
-/// Custom headers named `Accept` or `Cache-Control` replace the defaults; `Host`,
-/// `Content-Length`, `Transfer-Encoding` and `Last-Event-ID` have their own setters and are
-/// refused as custom headers.
+/// It always sends `Content-Type: text/event-stream`, `Cache-Control: no-cache` and
+/// `X-Accel-Buffering: no` (so nginx-style proxies pass events through at once), never a content
+/// coding, and frames the body either with `Transfer-Encoding: chunked` (HTTP/1.1; the connection
+/// may be kept alive after the last chunk) or by closing the connection (needed for HTTP/1.0).
+/// The output is all-or-nothing.
 ///
 /// # Examples
 ///
 /// ```
-/// use sansse::http::Request;
+/// use sansse::http::StreamResponse;
 ///
 /// let mut out = [0u8; 256];
-/// let n = Request::get("example.com", "/events")
-///     .port(8080)
-///     .last_event_id("41")
-///     .headers(&[("Authorization", "Bearer t")])
+/// let n = StreamResponse::chunked()
+///     .headers(&[("Access-Control-Allow-Origin", "*")])
 ///     .write(&mut out)
 ///     .unwrap();
 /// assert_eq!(
 ///     &out[..n],
-///     b"GET /events HTTP/1.1\r\nHost: example.com:8080\r\nAccept: text/event-stream\r\n\
-///       Cache-Control: no-cache\r\nLast-Event-ID: 41\r\nAuthorization: Bearer t\r\n\r\n"
+///     b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+///       X-Accel-Buffering: no\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\
+///       Access-Control-Allow-Origin: *\r\n\r\n"
 /// );
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
-pub struct Request<'a> {
-    method: &'a str,
-    host: &'a str,
-    port: u16,
-    target: &'a str,
-    last_event_id: &'a str,
+pub struct StreamResponse<'a> {
+    chunked: bool,
+    keep_alive: bool,
     headers: &'a [(&'a str, &'a str)],
-    body: Option<&'a [u8]>,
 }
 
-impl<'a> Request<'a> {
-    /// A `GET` of `target` (path and query, such as `/events?topic=a`) on `host`, port 80.
+impl<'a> StreamResponse<'a> {
+    /// A chunked response with `Connection: keep-alive`; for HTTP/1.1 clients.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::Request;
+    /// use sansse::http::StreamResponse;
     ///
-    /// let request = Request::get("example.com", "/events");
-    /// assert_eq!(request.encoded_len(), Ok(95));
+    /// assert!(StreamResponse::chunked().is_chunked());
     /// ```
-    pub const fn get(host: &'a str, target: &'a str) -> Self {
+    pub const fn chunked() -> Self {
         Self {
-            method: "GET",
-            host,
-            port: 80,
-            target,
-            last_event_id: "",
+            chunked: true,
+            keep_alive: true,
             headers: &[],
-            body: None,
         }
     }
 
-    /// Sets the method (a token such as `POST` or `REPORT`).
+    /// A close-delimited response with `Connection: close`: the stream ends when the server
+    /// closes the connection. The only framing an HTTP/1.0 client understands.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::Request;
+    /// use sansse::http::StreamResponse;
     ///
     /// let mut out = [0u8; 256];
-    /// let n = Request::get("h", "/").method("POST").body(b"{}").write(&mut out).unwrap();
-    /// assert!(out[..n].starts_with(b"POST / HTTP/1.1\r\n"));
-    /// assert!(out[..n].ends_with(b"Content-Length: 2\r\n\r\n{}"));
+    /// let n = StreamResponse::close_delimited().write(&mut out).unwrap();
+    /// assert!(out[..n].ends_with(b"Connection: close\r\n\r\n"));
+    /// ```
+    pub const fn close_delimited() -> Self {
+        Self {
+            chunked: false,
+            keep_alive: false,
+            headers: &[],
+        }
+    }
+
+    /// The framing a request calls for: chunked for HTTP/1.1 (with `Connection: close` if the
+    /// client asked for it), close-delimited for HTTP/1.0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::{HeadLimits, RequestReader, StreamResponse};
+    ///
+    /// let mut storage = [0u8; 256];
+    /// let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
+    /// let _ = reader.handle_bytes(b"GET /events HTTP/1.0\r\n\r\n");
+    /// let response = StreamResponse::for_request(&reader.head().unwrap());
+    /// assert_eq!(response, StreamResponse::close_delimited());
+    /// ```
+    pub fn for_request(request: &RequestHead<'_>) -> Self {
+        match request.version() {
+            Version::Http10 => Self::close_delimited(),
+            Version::Http11 => Self::chunked().keep_alive(!request.wants_close()),
+        }
+    }
+
+    /// Chooses `Connection: keep-alive` or `close` for a chunked response. A close-delimited
+    /// response always closes, so this has no effect on it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::StreamResponse;
+    ///
+    /// let mut out = [0u8; 256];
+    /// let n = StreamResponse::chunked().keep_alive(false).write(&mut out).unwrap();
+    /// assert!(out[..n].ends_with(b"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"));
     /// ```
     #[must_use]
-    pub const fn method(mut self, method: &'a str) -> Self {
-        self.method = method;
+    pub const fn keep_alive(mut self, keep_alive: bool) -> Self {
+        self.keep_alive = keep_alive && self.chunked;
         self
     }
 
-    /// Sets the server port; it appears in `Host` unless it is 80, the default for `http`.
+    /// Sets extra headers (CORS and the like), written in order after the standard ones.
+    /// `Content-Type`, `Content-Length`, `Content-Encoding`, `Transfer-Encoding` and `Connection`
+    /// are refused: they would contradict the framing or the stream.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::Request;
+    /// use sansse::http::{ResponseWriteError, StreamResponse};
     ///
     /// let mut out = [0u8; 256];
-    /// let n = Request::get("::1", "/").port(8080).write(&mut out).unwrap();
-    /// assert!(out[..n].starts_with(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n"));
-    /// ```
-    #[must_use]
-    pub const fn port(mut self, port: u16) -> Self {
-        self.port = port;
-        self
-    }
-
-    /// Sets the id to resume after; an empty id sends no `Last-Event-ID` header at all.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::Request;
-    ///
-    /// let with = Request::get("h", "/").last_event_id("7").encoded_len().unwrap();
-    /// let without = Request::get("h", "/").last_event_id("").encoded_len().unwrap();
-    /// assert_eq!(with - without, "Last-Event-ID: 7\r\n".len());
-    /// ```
-    #[must_use]
-    pub const fn last_event_id(mut self, id: &'a str) -> Self {
-        self.last_event_id = id;
-        self
-    }
-
-    /// Sets extra headers, written in order after the standard ones.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::{Request, RequestWriteError};
-    ///
-    /// let mut out = [0u8; 256];
-    /// let bad = Request::get("h", "/").headers(&[("X-Token", "a\r\nInjected: 1")]);
-    /// assert_eq!(bad.write(&mut out), Err(RequestWriteError::InvalidHeaderValue));
+    /// let response = StreamResponse::chunked().headers(&[("Content-Encoding", "gzip")]);
+    /// assert_eq!(response.write(&mut out), Err(ResponseWriteError::ReservedHeader));
     /// ```
     #[must_use]
     pub const fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
@@ -631,253 +668,425 @@ impl<'a> Request<'a> {
         self
     }
 
-    /// Sets a body; it is sent with `Content-Length` (even when empty).
+    /// Whether the body must be framed with [`encode_chunk`](super::encode_chunk) and ended
+    /// with [`encode_last_chunk`](super::encode_last_chunk).
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::Request;
+    /// use sansse::http::StreamResponse;
+    ///
+    /// assert!(!StreamResponse::close_delimited().is_chunked());
+    /// ```
+    pub const fn is_chunked(&self) -> bool {
+        self.chunked
+    }
+
+    /// Whether the head announces `Connection: keep-alive`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::StreamResponse;
+    ///
+    /// assert!(StreamResponse::chunked().is_keep_alive());
+    /// assert!(!StreamResponse::close_delimited().keep_alive(true).is_keep_alive());
+    /// ```
+    pub const fn is_keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    /// The number of bytes [`StreamResponse::write`] produces.
+    ///
+    /// # Errors
+    ///
+    /// The same validation errors as [`StreamResponse::write`], never `BufferTooSmall`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::StreamResponse;
     ///
     /// let mut out = [0u8; 256];
-    /// let request = Request::get("h", "/").method("POST").body(b"");
-    /// let n = request.write(&mut out).unwrap();
-    /// assert!(out[..n].ends_with(b"Content-Length: 0\r\n\r\n"));
+    /// let response = StreamResponse::chunked();
+    /// assert_eq!(response.encoded_len(), response.write(&mut out));
     /// ```
-    #[must_use]
-    pub const fn body(mut self, body: &'a [u8]) -> Self {
-        self.body = Some(body);
-        self
+    pub fn encoded_len(&self) -> Result<usize, ResponseWriteError> {
+        validate_extra(self.headers)?;
+        Ok(measure(self))
     }
 
-    /// The number of bytes [`Request::write`] produces (head and body).
+    /// Writes the head into `buf` and returns the number of bytes written.
     ///
     /// # Errors
     ///
-    /// The same validation errors as [`Request::write`], never `BufferTooSmall`.
+    /// [`ResponseWriteError::BufferTooSmall`] with the size needed, or an invalid or reserved
+    /// extra header; nothing is written in either case.
     ///
     /// # Examples
     ///
     /// ```
-    /// use sansse::http::Request;
+    /// use sansse::BufferTooSmall;
+    /// use sansse::http::{ResponseWriteError, StreamResponse};
     ///
-    /// let request = Request::get("h", "/").method("POST").body(b"abc");
-    /// assert_eq!(request.encoded_len(), Ok(request.head_len().unwrap() + 3));
+    /// let mut small = [0u8; 8];
+    /// assert!(matches!(
+    ///     StreamResponse::chunked().write(&mut small),
+    ///     Err(ResponseWriteError::BufferTooSmall(BufferTooSmall { needed: 152 }))
+    /// ));
     /// ```
-    pub fn encoded_len(&self) -> Result<usize, RequestWriteError> {
-        Ok(self
-            .head_len()?
-            .saturating_add(self.body.map_or(0, <[u8]>::len)))
-    }
-
-    /// The number of bytes [`Request::write_head`] produces.
-    ///
-    /// # Errors
-    ///
-    /// The same validation errors as [`Request::write`], never `BufferTooSmall`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::Request;
-    ///
-    /// assert_eq!(Request::get("h", "/").head_len(), Ok(79));
-    /// ```
-    pub fn head_len(&self) -> Result<usize, RequestWriteError> {
-        self.validate()?;
-        let mut counter = Sink::new(&mut []);
-        self.emit_head(&mut counter);
-        Ok(counter.len)
-    }
-
-    /// Writes the request head and body into `buf` and returns the number of bytes written.
-    ///
-    /// # Errors
-    ///
-    /// A validation error if a field holds characters it may not (nothing is written), or
-    /// [`RequestWriteError::BufferTooSmall`] with the size needed (nothing is written).
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::{Request, RequestWriteError};
-    ///
-    /// let mut small = [0u8; 16];
-    /// let needed = Request::get("h", "/").encoded_len().unwrap();
-    /// assert_eq!(
-    ///     Request::get("h", "/").write(&mut small),
-    ///     Err(RequestWriteError::BufferTooSmall { needed })
-    /// );
-    /// ```
-    pub fn write(&self, buf: &mut [u8]) -> Result<usize, RequestWriteError> {
-        self.validate()?;
-        write_exact(buf, |sink| {
-            self.emit_head(sink);
-            if let Some(body) = self.body {
-                sink.put(body);
-            }
-        })
-        .map_err(|e| RequestWriteError::BufferTooSmall { needed: e.needed })
-    }
-
-    /// Writes only the head, for a caller that sends a large body from elsewhere; the head
-    /// still announces the body's `Content-Length`.
-    ///
-    /// # Errors
-    ///
-    /// As for [`Request::write`].
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use sansse::http::Request;
-    ///
-    /// let mut out = [0u8; 256];
-    /// let request = Request::get("h", "/").method("POST").body(b"payload");
-    /// let n = request.write_head(&mut out).unwrap();
-    /// assert!(out[..n].ends_with(b"Content-Length: 7\r\n\r\n"));
-    /// ```
-    pub fn write_head(&self, buf: &mut [u8]) -> Result<usize, RequestWriteError> {
-        self.validate()?;
-        write_exact(buf, |sink| self.emit_head(sink))
-            .map_err(|e| RequestWriteError::BufferTooSmall { needed: e.needed })
-    }
-
-    fn validate(&self) -> Result<(), RequestWriteError> {
-        if !is_token(self.method.as_bytes()) {
-            return Err(RequestWriteError::InvalidMethod);
-        }
-        let target = self.target.as_bytes();
-        if target.is_empty() || !target.iter().all(u8::is_ascii_graphic) {
-            return Err(RequestWriteError::InvalidTarget);
-        }
-        if !is_valid_host(self.host) {
-            return Err(RequestWriteError::InvalidHost);
-        }
-        if !is_safe_value(self.last_event_id) {
-            return Err(RequestWriteError::InvalidLastEventId);
-        }
-        for &(name, value) in self.headers {
-            if !is_token(name.as_bytes()) {
-                return Err(RequestWriteError::InvalidHeaderName);
-            }
-            if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
-                return Err(RequestWriteError::ReservedHeader);
-            }
-            if !is_safe_value(value) {
-                return Err(RequestWriteError::InvalidHeaderValue);
-            }
-        }
-        Ok(())
-    }
-
-    fn emit_head(&self, sink: &mut Sink<'_>) {
-        sink.put(self.method.as_bytes());
-        sink.put(b" ");
-        sink.put(self.target.as_bytes());
-        sink.put(b" HTTP/1.1\r\nHost: ");
-        // An IPv6 literal needs brackets in Host (RFC 3986 section 3.2.2).
-        let bracket = self.host.contains(':') && !self.host.starts_with('[');
-        if bracket {
-            sink.put(b"[");
-        }
-        sink.put(self.host.as_bytes());
-        if bracket {
-            sink.put(b"]");
-        }
-        if self.port != 80 {
-            sink.put(b":");
-            sink.put_decimal(u64::from(self.port));
-        }
-        sink.put(b"\r\n");
-        if !self.has_custom("accept") {
-            sink.put(b"Accept: text/event-stream\r\n");
-        }
-        if !self.has_custom("cache-control") {
-            sink.put(b"Cache-Control: no-cache\r\n");
-        }
-        if !self.last_event_id.is_empty() {
-            sink.put(b"Last-Event-ID: ");
-            sink.put(self.last_event_id.as_bytes());
-            sink.put(b"\r\n");
-        }
-        for &(name, value) in self.headers {
-            sink.put(name.as_bytes());
-            sink.put(b": ");
-            sink.put(value.as_bytes());
-            sink.put(b"\r\n");
-        }
-        if let Some(body) = self.body {
-            sink.put(b"Content-Length: ");
-            sink.put_decimal(body.len() as u64);
-            sink.put(b"\r\n");
-        }
-        sink.put(b"\r\n");
-    }
-
-    fn has_custom(&self, name: &str) -> bool {
-        self.headers
-            .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    pub fn write(&self, buf: &mut [u8]) -> Result<usize, ResponseWriteError> {
+        validate_extra(self.headers)?;
+        Ok(write_exact(buf, self)?)
     }
 }
 
-/// Why [`Request`] could not be written.
+impl Emit for StreamResponse<'_> {
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
+        sink.put(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+              X-Accel-Buffering: no\r\n",
+        )?;
+        sink.put(if self.keep_alive {
+            b"Connection: keep-alive\r\n"
+        } else {
+            b"Connection: close\r\n"
+        })?;
+        if self.chunked {
+            sink.put(b"Transfer-Encoding: chunked\r\n")?;
+        }
+        emit_extra(sink, self.headers)?;
+        sink.put(b"\r\n")
+    }
+}
+
+/// A short error (or `204 No Content`) response that closes the connection.
+///
+/// Errors carry a small `text/plain` body with `Content-Length`; `204` carries neither, as
+/// RFC 9110 section 8.6 forbids `Content-Length` on it. A `204` is how an SSE server tells an
+/// EventSource client to stop reconnecting for good.
 ///
 /// # Examples
 ///
 /// ```
-/// use sansse::http::{Request, RequestWriteError};
+/// use sansse::http::ErrorResponse;
 ///
 /// let mut out = [0u8; 256];
+/// let n = ErrorResponse::method_not_allowed("GET, POST").write(&mut out).unwrap();
 /// assert_eq!(
-///     Request::get("h", "/ x").write(&mut out),
-///     Err(RequestWriteError::InvalidTarget)
+///     &out[..n],
+///     b"HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\n\
+///       Content-Length: 19\r\nAllow: GET, POST\r\nConnection: close\r\n\r\n\
+///       method not allowed\n"
 /// );
+/// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct ErrorResponse<'a> {
+    status: u16,
+    allow: &'a str,
+    retry_after: Option<Duration>,
+    headers: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> ErrorResponse<'a> {
+    const fn status(status: u16) -> Self {
+        Self {
+            status,
+            allow: "",
+            retry_after: None,
+            headers: &[],
+        }
+    }
+
+    /// `400 Bad Request`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// assert_eq!(ErrorResponse::bad_request().status_code(), 400);
+    /// ```
+    pub const fn bad_request() -> Self {
+        Self::status(400)
+    }
+
+    /// `404 Not Found`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// let mut out = [0u8; 128];
+    /// let n = ErrorResponse::not_found().write(&mut out).unwrap();
+    /// assert!(out[..n].ends_with(b"\r\n\r\nnot found\n"));
+    /// ```
+    pub const fn not_found() -> Self {
+        Self::status(404)
+    }
+
+    /// `405 Method Not Allowed` with the methods the resource accepts in `Allow`, as RFC 9110
+    /// section 15.5.6 requires (a comma-separated list of tokens, such as `"GET"`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::{ErrorResponse, ResponseWriteError};
+    ///
+    /// let mut out = [0u8; 256];
+    /// let bad = ErrorResponse::method_not_allowed("GET\r\nX: y");
+    /// assert_eq!(bad.write(&mut out), Err(ResponseWriteError::InvalidHeaderValue));
+    /// ```
+    pub const fn method_not_allowed(allow: &'a str) -> Self {
+        Self {
+            allow,
+            ..Self::status(405)
+        }
+    }
+
+    /// `414 URI Too Long`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// assert_eq!(ErrorResponse::uri_too_long().status_code(), 414);
+    /// ```
+    pub const fn uri_too_long() -> Self {
+        Self::status(414)
+    }
+
+    /// `431 Request Header Fields Too Large`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// assert_eq!(ErrorResponse::header_fields_too_large().status_code(), 431);
+    /// ```
+    pub const fn header_fields_too_large() -> Self {
+        Self::status(431)
+    }
+
+    /// `503 Service Unavailable`, with `Retry-After` in whole seconds (rounded up) when given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use core::time::Duration;
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// let mut out = [0u8; 256];
+    /// let busy = ErrorResponse::service_unavailable(Some(Duration::from_millis(1500)));
+    /// let n = busy.write(&mut out).unwrap();
+    /// let text = core::str::from_utf8(&out[..n]).unwrap();
+    /// assert!(text.contains("\r\nRetry-After: 2\r\n"));
+    /// ```
+    pub const fn service_unavailable(retry_after: Option<Duration>) -> Self {
+        Self {
+            retry_after,
+            ..Self::status(503)
+        }
+    }
+
+    /// `505 HTTP Version Not Supported`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// assert_eq!(ErrorResponse::version_not_supported().status_code(), 505);
+    /// ```
+    pub const fn version_not_supported() -> Self {
+        Self::status(505)
+    }
+
+    /// `204 No Content`, without body or `Content-Length`: tells an SSE client to stop.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// let mut out = [0u8; 128];
+    /// let n = ErrorResponse::no_content().write(&mut out).unwrap();
+    /// assert_eq!(&out[..n], b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+    /// ```
+    pub const fn no_content() -> Self {
+        Self::status(204)
+    }
+
+    /// Sets extra headers (for example CORS, which a cross-origin EventSource needs to see even
+    /// a `204`). The same names as for [`StreamResponse::headers`] are refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// let mut out = [0u8; 256];
+    /// let cors = [("Access-Control-Allow-Origin", "https://app.example")];
+    /// let n = ErrorResponse::no_content().headers(&cors).write(&mut out).unwrap();
+    /// assert!(out[..n].ends_with(b"Access-Control-Allow-Origin: https://app.example\r\n\r\n"));
+    /// ```
+    #[must_use]
+    pub const fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// The status code this response sends.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// assert_eq!(ErrorResponse::no_content().status_code(), 204);
+    /// ```
+    pub const fn status_code(&self) -> u16 {
+        self.status
+    }
+
+    /// The number of bytes [`ErrorResponse::write`] produces.
+    ///
+    /// # Errors
+    ///
+    /// The same validation errors as [`ErrorResponse::write`], never `BufferTooSmall`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// assert_eq!(ErrorResponse::no_content().encoded_len(), Ok(46));
+    /// ```
+    pub fn encoded_len(&self) -> Result<usize, ResponseWriteError> {
+        self.validate()?;
+        Ok(measure(self))
+    }
+
+    /// Writes the response (head and body) into `buf` and returns the number of bytes written.
+    ///
+    /// # Errors
+    ///
+    /// [`ResponseWriteError::BufferTooSmall`] with the size needed, an invalid `Allow` list
+    /// ([`ResponseWriteError::InvalidHeaderValue`]), or an invalid or reserved extra header;
+    /// nothing is written in any of these cases.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// let mut out = [0u8; 256];
+    /// let n = ErrorResponse::bad_request().write(&mut out).unwrap();
+    /// assert_eq!(
+    ///     &out[..n],
+    ///     b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n\
+    ///       Content-Length: 12\r\nConnection: close\r\n\r\nbad request\n"
+    /// );
+    /// ```
+    pub fn write(&self, buf: &mut [u8]) -> Result<usize, ResponseWriteError> {
+        self.validate()?;
+        Ok(write_exact(buf, self)?)
+    }
+
+    fn validate(&self) -> Result<(), ResponseWriteError> {
+        if self.status == 405 && !is_method_list(self.allow) {
+            return Err(ResponseWriteError::InvalidHeaderValue);
+        }
+        validate_extra(self.headers)
+    }
+}
+
+impl Emit for ErrorResponse<'_> {
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<(), S::Error> {
+        let (reason, body) = texts(self.status);
+        sink.put(b"HTTP/1.1 ")?;
+        sink.put_decimal(u64::from(self.status))?;
+        sink.put(b" ")?;
+        sink.put(reason.as_bytes())?;
+        sink.put(b"\r\n")?;
+        if !body.is_empty() {
+            sink.put(b"Content-Type: text/plain; charset=utf-8\r\nContent-Length: ")?;
+            sink.put_decimal(body.len() as u64)?;
+            sink.put(b"\r\n")?;
+        }
+        if self.status == 405 {
+            sink.put(b"Allow: ")?;
+            sink.put(self.allow.as_bytes())?;
+            sink.put(b"\r\n")?;
+        }
+        if let Some(after) = self.retry_after {
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            sink.put(b"Retry-After: ")?;
+            sink.put_decimal(secs)?;
+            sink.put(b"\r\n")?;
+        }
+        sink.put(b"Connection: close\r\n")?;
+        emit_extra(sink, self.headers)?;
+        sink.put(b"\r\n")?;
+        sink.put(body.as_bytes())
+    }
+}
+
+/// Why a response could not be written.
+///
+/// # Examples
+///
+/// ```
+/// use sansse::http::{ResponseWriteError, StreamResponse};
+///
+/// let mut out = [0u8; 256];
+/// let response = StreamResponse::chunked().headers(&[("Bad Name", "x")]);
+/// assert_eq!(response.write(&mut out), Err(ResponseWriteError::InvalidHeaderName));
 /// ```
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
-pub enum RequestWriteError {
-    /// The lent buffer is too small; nothing was written.
-    BufferTooSmall {
-        /// Bytes the request needs.
-        needed: usize,
-    },
-    /// The method is not a token.
-    InvalidMethod,
-    /// The target is empty or holds spaces, controls or non-ASCII bytes.
-    InvalidTarget,
-    /// The host is empty or holds characters a host name cannot have.
-    InvalidHost,
-    /// The last event id holds CR, LF, NUL or another control character.
-    InvalidLastEventId,
-    /// A custom header name is not a token.
+pub enum ResponseWriteError {
+    /// The lent buffer is too small; nothing was written. `needed` is what the response takes.
+    BufferTooSmall(BufferTooSmall),
+    /// An extra header name is not a token.
     InvalidHeaderName,
-    /// A custom header value holds CR, LF, NUL or another control character.
+    /// An extra header value (or the `Allow` list) holds CR, LF, NUL or another control
+    /// character, or the `Allow` list is not a list of method tokens.
     InvalidHeaderValue,
-    /// A custom header would override one the writer controls (`Host`, `Content-Length`,
-    /// `Transfer-Encoding`, `Last-Event-ID`).
+    /// An extra header would override one the writer controls.
     ReservedHeader,
 }
 
-impl fmt::Display for RequestWriteError {
+impl From<BufferTooSmall> for ResponseWriteError {
+    fn from(e: BufferTooSmall) -> Self {
+        Self::BufferTooSmall(e)
+    }
+}
+
+impl fmt::Display for ResponseWriteError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::BufferTooSmall { needed } => {
-                write!(f, "buffer too small: {needed} bytes needed")
-            }
-            Self::InvalidMethod => f.write_str("invalid method"),
-            Self::InvalidTarget => f.write_str("invalid request target"),
-            Self::InvalidHost => f.write_str("invalid host"),
-            Self::InvalidLastEventId => f.write_str("invalid last event id"),
+            Self::BufferTooSmall(e) => e.fmt(f),
             Self::InvalidHeaderName => f.write_str("invalid header name"),
             Self::InvalidHeaderValue => f.write_str("invalid header value"),
-            Self::ReservedHeader => f.write_str("header is set by the request writer"),
+            Self::ReservedHeader => f.write_str("header is set by the response writer"),
         }
     }
 }
 
-impl core::error::Error for RequestWriteError {}
+impl core::error::Error for ResponseWriteError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::BufferTooSmall(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 /// Whether an Accept parameter is a weight of zero (`q=0`, `q=0.0`, `q=0.000`).
 fn is_zero_weight(param: &[u8]) -> bool {
@@ -983,53 +1192,77 @@ fn origin_part(target: &str) -> &str {
     &rest[end..]
 }
 
-/// Headers the request writer owns; setting them by hand would contradict its framing.
-const RESERVED: [&str; 4] = [
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "last-event-id",
-];
-
-/// A header value the writer may emit: no CR, LF, NUL or other control except tab.
-pub(crate) fn is_safe_value(value: &str) -> bool {
-    value.bytes().all(is_field_byte)
+/// Reason phrase and body text for the statuses [`ErrorResponse`] can send.
+const fn texts(status: u16) -> (&'static str, &'static str) {
+    match status {
+        204 => ("No Content", ""),
+        404 => ("Not Found", "not found\n"),
+        405 => ("Method Not Allowed", "method not allowed\n"),
+        414 => ("URI Too Long", "uri too long\n"),
+        431 => (
+            "Request Header Fields Too Large",
+            "request header fields too large\n",
+        ),
+        503 => ("Service Unavailable", "service unavailable\n"),
+        505 => ("HTTP Version Not Supported", "http version not supported\n"),
+        _ => ("Bad Request", "bad request\n"),
+    }
 }
 
-/// A host name, IPv4 address or IPv6 literal (bracketed or not), without a port.
-fn is_valid_host(host: &str) -> bool {
-    let inner = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    !inner.is_empty()
-        && inner.bytes().all(|b| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'-' | b'.'
-                        | b'_'
-                        | b'~'
-                        | b'%'
-                        | b'!'
-                        | b'$'
-                        | b'&'
-                        | b'\''
-                        | b'('
-                        | b')'
-                        | b'*'
-                        | b'+'
-                        | b','
-                        | b';'
-                        | b'='
-                        | b':'
-                )
-        })
+/// Headers the response writers own: they decide the framing, coding and type of the body.
+const RESERVED: [&str; 5] = [
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "connection",
+];
+
+fn validate_extra(headers: &[(&str, &str)]) -> Result<(), ResponseWriteError> {
+    for &(name, value) in headers {
+        if !is_token(name.as_bytes()) {
+            return Err(ResponseWriteError::InvalidHeaderName);
+        }
+        if RESERVED.iter().any(|r| name.eq_ignore_ascii_case(r)) {
+            return Err(ResponseWriteError::ReservedHeader);
+        }
+        if !is_safe_value(value) {
+            return Err(ResponseWriteError::InvalidHeaderValue);
+        }
+    }
+    Ok(())
+}
+
+fn emit_extra<S: Sink + ?Sized>(sink: &mut S, headers: &[(&str, &str)]) -> Result<(), S::Error> {
+    for &(name, value) in headers {
+        sink.put(name.as_bytes())?;
+        sink.put(b": ")?;
+        sink.put(value.as_bytes())?;
+        sink.put(b"\r\n")?;
+    }
+    Ok(())
+}
+
+/// A non-empty comma-separated list of method tokens.
+fn is_method_list(allow: &str) -> bool {
+    let mut any = false;
+    for element in allow.split(',') {
+        let element = element.trim_matches([' ', '\t']);
+        if element.is_empty() {
+            continue;
+        }
+        if !is_token(element.as_bytes()) {
+            return false;
+        }
+        any = true;
+    }
+    any
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::{BodyFraming, ResponseReader};
 
     fn read(input: &[u8]) -> Result<(usize, [u8; 512]), RequestError> {
         let mut storage = [0u8; 512];
@@ -1180,103 +1413,77 @@ mod tests {
     }
 
     #[test]
-    fn writer_refuses_each_invalid_field() {
+    fn stream_response_variants_are_byte_exact() {
         let mut out = [0u8; 256];
-        let base = Request::get("h", "/");
-        let cases = [
-            (base.method("GE T"), RequestWriteError::InvalidMethod),
-            (base.method(""), RequestWriteError::InvalidMethod),
-            (Request::get("h", ""), RequestWriteError::InvalidTarget),
-            (
-                Request::get("h", "/\u{e9}"),
-                RequestWriteError::InvalidTarget,
-            ),
-            (Request::get("", "/"), RequestWriteError::InvalidHost),
-            (Request::get("a/b", "/"), RequestWriteError::InvalidHost),
-            (Request::get("a\r\nb", "/"), RequestWriteError::InvalidHost),
-            (
-                base.last_event_id("1\n2"),
-                RequestWriteError::InvalidLastEventId,
-            ),
-            (
-                base.last_event_id("1\x002"),
-                RequestWriteError::InvalidLastEventId,
-            ),
-            (
-                base.headers(&[("X Y", "1")]),
-                RequestWriteError::InvalidHeaderName,
-            ),
-            (
-                base.headers(&[("X", "1\x002")]),
-                RequestWriteError::InvalidHeaderValue,
-            ),
-            (
-                base.headers(&[("X", "1\r2")]),
-                RequestWriteError::InvalidHeaderValue,
-            ),
-            (
-                base.headers(&[("Content-length", "1")]),
-                RequestWriteError::ReservedHeader,
-            ),
-            (
-                base.headers(&[("HOST", "x")]),
-                RequestWriteError::ReservedHeader,
-            ),
+        let n = StreamResponse::close_delimited().write(&mut out).unwrap();
+        assert_eq!(
+            &out[..n],
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+              X-Accel-Buffering: no\r\nConnection: close\r\n\r\n"
+        );
+        let n = StreamResponse::chunked()
+            .keep_alive(false)
+            .write(&mut out)
+            .unwrap();
+        assert_eq!(
+            &out[..n],
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n\
+              X-Accel-Buffering: no\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn error_responses_are_byte_exact() {
+        let mut out = [0u8; 256];
+        let cases: &[(ErrorResponse<'_>, &[u8])] = &[
+            (ErrorResponse::not_found(), b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n"),
+            (ErrorResponse::uri_too_long(), b"HTTP/1.1 414 URI Too Long\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\nConnection: close\r\n\r\nuri too long\n"),
+            (ErrorResponse::header_fields_too_large(), b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 32\r\nConnection: close\r\n\r\nrequest header fields too large\n"),
+            (ErrorResponse::service_unavailable(None), b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\nConnection: close\r\n\r\nservice unavailable\n"),
+            (ErrorResponse::service_unavailable(Some(Duration::from_secs(30))), b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\nRetry-After: 30\r\nConnection: close\r\n\r\nservice unavailable\n"),
+            (ErrorResponse::version_not_supported(), b"HTTP/1.1 505 HTTP Version Not Supported\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 27\r\nConnection: close\r\n\r\nhttp version not supported\n"),
+            (ErrorResponse::no_content().headers(&[("Vary", "Origin")]), b"HTTP/1.1 204 No Content\r\nConnection: close\r\nVary: Origin\r\n\r\n"),
         ];
-        for (request, error) in cases {
-            out.fill(0);
-            assert_eq!(request.write(&mut out), Err(error), "{request:?}");
-            assert_eq!(request.encoded_len(), Err(error));
-            assert!(out.iter().all(|&b| b == 0), "nothing written on error");
+        for (response, expected) in cases {
+            let n = response.write(&mut out).unwrap();
+            assert_eq!(&out[..n], *expected);
+            assert_eq!(response.encoded_len(), Ok(n));
+            let needed = n;
+            assert_eq!(
+                response.write(&mut out[..needed - 1]),
+                Err(ResponseWriteError::BufferTooSmall(BufferTooSmall {
+                    needed
+                }))
+            );
         }
     }
 
     #[test]
-    fn writer_default_get_is_byte_exact() {
-        let mut out = [0u8; 128];
-        let n = Request::get("example.com", "/events")
-            .write(&mut out)
-            .unwrap();
-        assert_eq!(
-            &out[..n],
-            b"GET /events HTTP/1.1\r\nHost: example.com\r\nAccept: text/event-stream\r\n\
-              Cache-Control: no-cache\r\n\r\n"
-        );
-    }
-
-    #[test]
-    fn custom_accept_replaces_the_default() {
+    fn error_responses_read_back_with_their_length() {
         let mut out = [0u8; 256];
-        let request = Request::get("[::1]", "/s").port(80).headers(&[
-            ("accept", "text/event-stream, */*"),
-            ("Cache-Control", "no-store"),
-        ]);
-        let n = request.write(&mut out).unwrap();
-        assert_eq!(
-            &out[..n],
-            b"GET /s HTTP/1.1\r\nHost: [::1]\r\naccept: text/event-stream, */*\r\n\
-              Cache-Control: no-store\r\n\r\n"
-        );
-    }
-
-    #[test]
-    fn written_requests_read_back() {
-        let mut out = [0u8; 256];
-        let n = Request::get("h", "/e?x=1")
-            .port(8081)
-            .last_event_id("caf\u{e9}")
+        let n = ErrorResponse::method_not_allowed("GET")
             .write(&mut out)
             .unwrap();
         let mut storage = [0u8; 256];
-        let mut reader = RequestReader::new(&mut storage, HeadLimits::DEFAULT);
-        assert_eq!(
-            reader.handle_bytes(&out[..n]),
-            Ok(HeadStatus::Complete { consumed: n })
-        );
+        let mut reader = ResponseReader::new(&mut storage, HeadLimits::DEFAULT);
+        let Ok(HeadStatus::Complete { consumed }) = reader.handle_bytes(&out[..n]) else {
+            panic!("head not complete");
+        };
         let head = reader.head().unwrap();
-        assert_eq!(head.host(), Some("h:8081"));
-        assert_eq!(head.query(), Some("x=1"));
-        assert_eq!(head.last_event_id(), Some("caf\u{e9}"));
-        assert!(head.accepts_event_stream());
+        assert_eq!(head.status(), 405);
+        assert_eq!(head.header("allow"), Some(&b"GET"[..]));
+        assert_eq!(
+            head.framing(),
+            Ok(BodyFraming::Length((n - consumed) as u64))
+        );
+    }
+
+    #[test]
+    fn allow_lists() {
+        assert!(is_method_list("GET"));
+        assert!(is_method_list("GET, POST ,OPTIONS"));
+        assert!(!is_method_list(""));
+        assert!(!is_method_list(" , "));
+        assert!(!is_method_list("GET POST"));
     }
 }
