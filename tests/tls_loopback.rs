@@ -12,18 +12,24 @@
 
 mod server_support;
 
+use core::cell::RefCell;
 use core::net::SocketAddr;
+use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::sync::Mutex;
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, date_time_ymd};
 use sansse::StdHub;
+use sansse::client::{ClientConfig, ReconnectReason, SessionEvent};
 use sansse::http::RequestHead;
 use sansse::io::FuturesIo;
-use sansse::io::server::{Answer, serve};
+use sansse::io::StdTimer;
+use sansse::io::client::{Client, ClientMemory, Item};
+use sansse::io::server::{Answer, Server};
 use sansse::io::tls::{TlsAcceptor, TlsConfig, TlsConnector, TlsError};
 use sansse::replay::Ring;
 use sansse::server::AcceptOptions;
+use sansse::server::ServerConfig;
 use server_support::read_response;
 use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -82,11 +88,22 @@ impl Pki {
     }
 }
 
-/// A running server: where it listens, its hub, and the handshake errors it saw.
+/// A running server: where it listens, its hub, what it saw, and a way to drop its streams.
 struct TestServer {
     addr: SocketAddr,
     hub: &'static StdHub<Log>,
     handshake_errors: &'static Mutex<Vec<String>>,
+    /// The `Last-Event-ID` of every request, in order.
+    last_event_ids: &'static Mutex<Vec<Option<String>>>,
+    /// Incremented to drop every open connection (abruptly, no `close_notify`).
+    drops: &'static AtomicU64,
+}
+
+impl TestServer {
+    /// Drops every open connection.
+    fn drop_connections(&self) {
+        self.drops.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// Serves `/events` on a thread of its own, over TLS with `leaf` (or plain TCP without),
@@ -97,6 +114,12 @@ fn start_server(leaf: Option<&Leaf>, epoch: u32) -> TestServer {
     });
     let hub: &'static StdHub<Log> = Box::leak(Box::new(StdHub::new(Log::new(epoch))));
     let handshake_errors: &'static Mutex<Vec<String>> = Box::leak(Box::default());
+    let last_event_ids: &'static Mutex<Vec<Option<String>>> = Box::leak(Box::default());
+    let drops: &'static AtomicU64 = Box::leak(Box::default());
+    // A short retry hint, so that reconnects take milliseconds.
+    let server: &'static Server<'static, StdTimer> = Box::leak(Box::new(
+        Server::new().with_config(ServerConfig::new().with_retry(Some(Duration::from_millis(20)))),
+    ));
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -108,17 +131,30 @@ fn start_server(leaf: Option<&Leaf>, epoch: u32) -> TestServer {
                 let acceptor = acceptor.clone();
                 executor
                     .spawn(async move {
-                        let accept = |_: &RequestHead<'_>| Answer::Accept(AcceptOptions::new());
-                        match acceptor {
-                            None => drop(serve(FuturesIo::new(tcp), hub, accept).await),
-                            Some(acceptor) => match acceptor.accept(tcp).await {
-                                Ok(tls) => drop(serve(tls, hub, accept).await),
-                                Err(error) => handshake_errors.lock().unwrap().push(format!(
-                                    "{error}; is certificate: {}",
-                                    error.is_certificate()
-                                )),
-                            },
-                        }
+                        let accept = |request: &RequestHead<'_>| {
+                            let id = request.last_event_id().map(str::to_owned);
+                            last_event_ids.lock().unwrap().push(id);
+                            Answer::Accept(AcceptOptions::new())
+                        };
+                        let generation = drops.load(Ordering::SeqCst);
+                        let dropped = async {
+                            while drops.load(Ordering::SeqCst) == generation {
+                                smol::Timer::after(Duration::from_millis(5)).await;
+                            }
+                        };
+                        let serve = async {
+                            match acceptor {
+                                None => drop(server.serve(FuturesIo::new(tcp), hub, accept).await),
+                                Some(acceptor) => match acceptor.accept(tcp).await {
+                                    Ok(tls) => drop(server.serve(tls, hub, accept).await),
+                                    Err(error) => handshake_errors.lock().unwrap().push(format!(
+                                        "{error}; is certificate: {}",
+                                        error.is_certificate()
+                                    )),
+                                },
+                            }
+                        };
+                        smol::future::or(serve, dropped).await;
                     })
                     .detach();
             }
@@ -128,6 +164,8 @@ fn start_server(leaf: Option<&Leaf>, epoch: u32) -> TestServer {
         addr,
         hub,
         handshake_errors,
+        last_event_ids,
+        drops,
     }
 }
 
@@ -546,4 +584,115 @@ fn platform_roots_are_read_from_the_platform_store() {
     );
     // The child ran the test, not zero tests.
     assert!(stdout.contains("1 passed"), "{stdout}");
+}
+
+#[test]
+fn the_pull_client_receives_and_resumes_over_tls_through_the_connector() {
+    let pki = Pki::new("sansse test CA");
+    let server = start_server(Some(&pki.leaf(&["localhost", "127.0.0.1"], false)), 8);
+    let connector = pki.connector();
+    let hub = server.hub;
+
+    let (seen, opens) = bounded(async {
+        let config = ClientConfig::new("localhost", "/events").with_port(server.addr.port());
+        // The whole https connect step: TCP from the caller's runtime, then TLS.
+        let connect = async |host: &str, port: u16| -> Result<_, TlsError> {
+            let tcp = smol::net::TcpStream::connect((host, port)).await?;
+            connector.connect(host, tcp).await
+        };
+        let mut memory = ClientMemory::new();
+        let mut client = Client::new(config, connect, &mut memory).unwrap();
+        let (mut seen, mut opens) = (Vec::new(), 0);
+        while let Some(item) = client.next().await {
+            match item {
+                Item::Story(SessionEvent::Open { .. }) => {
+                    opens += 1;
+                    let data = if opens == 1 {
+                        ["one", "two"]
+                    } else {
+                        ["four", "five"]
+                    };
+                    for data in data {
+                        hub.publish(None, data).unwrap();
+                    }
+                }
+                Item::Story(SessionEvent::Reconnecting { .. }) if opens == 1 => {
+                    // Published while the client is away: only a resume delivers it.
+                    hub.publish(None, "three").unwrap();
+                }
+                Item::Event(event) => {
+                    seen.push(event.data().to_owned() + "@" + event.id());
+                    if seen.len() == 2 {
+                        server.drop_connections();
+                    }
+                    if seen.len() == 5 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        (seen, opens)
+    });
+
+    assert_eq!(
+        seen,
+        ["one@8-1", "two@8-2", "three@8-3", "four@8-4", "five@8-5"]
+    );
+    assert_eq!(opens, 2);
+    assert_eq!(
+        *server.last_event_ids.lock().unwrap(),
+        [None, Some("8-2".to_owned())]
+    );
+}
+
+#[test]
+fn the_pull_client_application_learns_which_certificate_check_failed() {
+    let pki = Pki::new("sansse test CA");
+    let server = start_server(Some(&pki.leaf(&["localhost"], true)), 1);
+    let connector = pki.connector();
+    // The client session sees only an error kind; the connect step keeps the typed error
+    // for the application, which stops instead of retrying a certificate that cannot pass.
+    let failure: RefCell<Option<TlsError>> = RefCell::new(None);
+
+    let reason = bounded(async {
+        let config = ClientConfig::new("localhost", "/events").with_port(server.addr.port());
+        let connect = async |host: &str, port: u16| {
+            let tcp = smol::net::TcpStream::connect((host, port))
+                .await
+                .map_err(|error| embedded_io::Error::kind(&error))?;
+            connector.connect(host, tcp).await.map_err(|error| {
+                let kind = embedded_io::Error::kind(&error);
+                failure.replace(Some(error));
+                kind
+            })
+        };
+        let mut memory = ClientMemory::new();
+        let mut client = Client::new(config, connect, &mut memory).unwrap();
+        while let Some(item) = client.next().await {
+            if let Item::Story(SessionEvent::Reconnecting { reason, .. }) = item {
+                if failure
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(TlsError::is_certificate)
+                {
+                    return reason;
+                }
+            }
+        }
+        panic!("the client ended without a reconnect");
+    });
+
+    assert_eq!(
+        reason,
+        ReconnectReason::Io(embedded_io::ErrorKind::InvalidData)
+    );
+    let failure = failure
+        .into_inner()
+        .expect("the connect step kept the error");
+    assert!(
+        matches!(&failure, TlsError::Expired { host } if host == "localhost"),
+        "{failure:?}"
+    );
+    assert!(server.last_event_ids.lock().unwrap().is_empty());
 }

@@ -18,6 +18,57 @@
 //! redirect) calls [`TlsConnector::connect_maybe`], whose [`MaybeTlsStream`] is one type for
 //! both; the scheme decides, never the port, and an `https://` URL never ends up in plain text.
 //!
+//! # With the pull client
+//!
+//! The https connect step of an [`io::client::Client`](crate::io::client::Client) is an async
+//! closure: TCP from the caller's runtime, then [`TlsConnector::connect`]. `TlsError`
+//! converts from the TCP connect's `io::Error` and implements `embedded_io::Error`, so the
+//! closure may return it as it is. The session learns only its
+//! [kind](embedded_io::Error::kind) (`InvalidData` for a refused certificate) and retries
+//! with backoff like any other failed connect; an application that wants to stop and say
+//! which check failed keeps the typed error on the side:
+//!
+//! ```no_run
+//! use core::cell::RefCell;
+//! use sansse::client::{ClientConfig, SessionEvent};
+//! use sansse::io::client::{Client, ClientMemory, Item};
+//! use sansse::io::tls::{TlsConfig, TlsConnector, TlsError};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let connector = TlsConnector::new(TlsConfig::new().with_ca_file("ca.pem")?);
+//! let failure: RefCell<Option<TlsError>> = RefCell::new(None);
+//! let connect = async |host: &str, port: u16| {
+//!     let tls = async {
+//!         let tcp = smol::net::TcpStream::connect((host, port)).await?;
+//!         connector.connect(host, tcp).await
+//!     };
+//!     tls.await.map_err(|error: TlsError| {
+//!         let kind = embedded_io::Error::kind(&error);
+//!         failure.replace(Some(error));
+//!         kind
+//!     })
+//! };
+//! smol::block_on(async {
+//!     let config = ClientConfig::new("example.com", "/events").with_port(443);
+//!     let mut memory = ClientMemory::new();
+//!     let mut client = Client::new(config, connect, &mut memory)?;
+//!     while let Some(item) = client.next().await {
+//!         match item {
+//!             Item::Event(event) => println!("{}: {}", event.id(), event.data()),
+//!             Item::Story(SessionEvent::Reconnecting { .. }) => {
+//!                 if let Some(error) = failure.borrow().as_ref().filter(|e| e.is_certificate()) {
+//!                     eprintln!("{error}"); // e.g. "TLS: the certificate of example.com has expired"
+//!                     std::process::exit(3);
+//!                 }
+//!             }
+//!             _ => {}
+//!         }
+//!     }
+//!     Ok(())
+//! })
+//! # }
+//! ```
+//!
 //! # How the server's certificate is verified
 //!
 //! [`TlsConnector::connect`] runs rustls' standard WebPKI verification, which cannot be turned
@@ -276,6 +327,31 @@ impl core::error::Error for TlsError {
     }
 }
 
+impl From<io::Error> for TlsError {
+    /// A transport failure ([`TlsError::Io`]), so that `?` on the TCP connect works in a
+    /// connect closure that returns `TlsError`.
+    fn from(error: io::Error) -> Self {
+        Self::Io(error)
+    }
+}
+
+impl embedded_io::Error for TlsError {
+    /// What a client session is told ([`ReconnectReason::Io`](crate::client::ReconnectReason::Io)):
+    /// `InvalidData` for a refused certificate or a failed handshake, `InvalidInput` for a
+    /// host name or configuration that can never work, the transport's own kind otherwise.
+    /// The kind alone does not say which check failed: keep the `TlsError` (see the
+    /// [module docs](self)) to report it.
+    fn kind(&self) -> embedded_io::ErrorKind {
+        match self {
+            Self::Io(error) | Self::File { error, .. } => embedded_io::Error::kind(error),
+            Self::InvalidHostName { .. } | Self::Pem { .. } | Self::Config(_) => {
+                embedded_io::ErrorKind::InvalidInput
+            }
+            _ => embedded_io::ErrorKind::InvalidData,
+        }
+    }
+}
+
 impl From<TlsError> for io::Error {
     /// For connect closures that return `io::Error`: the [`TlsError`] rides along as the
     /// source (`error.get_ref()` and `downcast_ref::<TlsError>()` recover it).
@@ -434,12 +510,10 @@ impl Default for TlsConfig {
 /// use sansse::io::tls::{TlsConfig, TlsConnector, TlsError};
 ///
 /// let connector = TlsConnector::new(TlsConfig::new());
-/// let connect = |host: &str, port: u16| {
-///     let (connector, host) = (connector.clone(), host.to_owned());
-///     async move {
-///         let tcp = smol::net::TcpStream::connect((host.as_str(), port)).await.map_err(TlsError::Io)?;
-///         connector.connect(&host, tcp).await
-///     }
+/// // The shape `io::client::Client` takes as its connector.
+/// let connect = async |host: &str, port: u16| -> Result<_, TlsError> {
+///     let tcp = smol::net::TcpStream::connect((host, port)).await?;
+///     connector.connect(host, tcp).await
 /// };
 /// let stream = smol::block_on(connect("example.com", 443))?;
 /// # Ok::<(), TlsError>(())
