@@ -14,9 +14,11 @@
 //! with the host name it dialled; the handshake and every later read and write only poll that
 //! stream. So the module works on any executor and picks none.
 //!
-//! A client whose connect step serves both `http://` and `https://` URLs (say, across a
-//! redirect) calls [`TlsConnector::connect_maybe`], whose [`MaybeTlsStream`] is one type for
-//! both; the scheme decides, never the port, and an `https://` URL never ends up in plain text.
+//! A connect step that serves both `http://` and `https://` URLs calls
+//! [`TlsConnector::connect_maybe`], whose [`MaybeTlsStream`] is one type for both; the scheme
+//! decides, never the port, and an `https://` URL never ends up in plain text. (The client
+//! session itself does not carry a scheme yet: it refuses a redirect to `https` rather than
+//! follow it, so a client is `https` or `http` from its first connect to its last.)
 //!
 //! # With the pull client
 //!
