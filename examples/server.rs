@@ -16,9 +16,16 @@
 //!   --publish-count N       stop the built-in publisher after N events (default: never)
 //!   --drop-after N          once N events were published, close every open stream once,
 //!                           with a retry hint (fault injection)
+//!   --tls-cert FILE         serve https: the certificate chain (PEM, server certificate
+//!                           first); needs --tls-key and the `tls` feature
+//!   --tls-key FILE          the private key of --tls-cert (PEM)
 //! ```
 //!
-//! The first line on stdout is `listening on http://ADDR`. The connection story goes to stderr,
+//! Over TLS: `cargo run --example server --features tls -- --tls-cert cert.pem --tls-key
+//! key.pem`; every endpoint below is then served over `https` only (a plain-HTTP request fails
+//! its handshake and is logged), with ALPN `http/1.1`.
+//!
+//! The first line on stdout is `listening on http://ADDR` (`https://ADDR` with TLS). The connection story goes to stderr,
 //! one line per step, each `GET /events` with its client id and `Last-Event-ID`.
 //!
 //! Endpoints (every response carries `Access-Control-Allow-Origin: *`):
@@ -41,7 +48,7 @@ use core::ops::ControlFlow;
 use core::time::Duration;
 use std::collections::HashMap;
 use std::io::Write as _;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 
 use embedded_io_async::{Read as _, Write as _};
 use sansse::Instant;
@@ -54,6 +61,7 @@ use sansse::server::{
     AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
 };
 use sansse::time::StdOrigin;
+use smol::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use smol::{Async, LocalExecutor};
 
 /// The shared ring: up to 1024 events in 256 KiB.
@@ -65,6 +73,9 @@ const MAX_BODY: usize = 8 * 1024;
 const TX_BYTES: usize = 64 * 1024;
 /// How long a client may take to send a publish body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to complete its TLS handshake: it holds a connection slot.
+#[cfg(feature = "tls")]
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 static CORS: [(&str, &str); 1] = [("Access-Control-Allow-Origin", "*")];
 
@@ -80,6 +91,13 @@ fn main() {
             std::process::exit(2);
         }
     };
+    let tls = match Tls::load(&options) {
+        Ok(tls) => tls,
+        Err(message) => {
+            eprintln!("server: {message}");
+            std::process::exit(2);
+        }
+    };
     let listener = match TcpListener::bind(&options.addr) {
         Ok(listener) => listener,
         Err(error) => {
@@ -91,10 +109,11 @@ fn main() {
         .local_addr()
         .expect("a bound socket has an address");
     let mut stdout = std::io::stdout();
-    let _ = writeln!(stdout, "listening on http://{addr}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let _ = writeln!(stdout, "listening on {scheme}://{addr}");
     let _ = stdout.flush();
 
-    let app = App::new(options);
+    let app = App::new(options, tls);
     app.log(format_args!(
         "epoch {}, {:?}",
         app.options.epoch, app.options
@@ -128,8 +147,15 @@ async fn run<'a>(executor: &LocalExecutor<'a>, app: &'a App, listener: TcpListen
             let busy = ErrorResponse::service_unavailable(Some(Duration::from_secs(1)));
             executor
                 .spawn(async move {
-                    let mut io = FuturesIo::new(stream);
-                    let _ = respond(&mut io, &error_bytes(busy)).await;
+                    let response = error_bytes(busy);
+                    match &app.tls {
+                        None => drop(respond(&mut FuturesIo::new(stream), &response).await),
+                        Some(tls) => {
+                            if let Some(stream) = tls.handshake(app, id, stream).await {
+                                let _ = respond(&mut FuturesIo::new(stream), &response).await;
+                            }
+                        }
+                    }
                 })
                 .detach();
             continue;
@@ -138,15 +164,85 @@ async fn run<'a>(executor: &LocalExecutor<'a>, app: &'a App, listener: TcpListen
         app.log(format_args!("#{id} {peer}: connected"));
         executor
             .spawn(async move {
-                connection(app, id, stream).await;
+                match &app.tls {
+                    None => connection(app, id, stream).await,
+                    Some(tls) => {
+                        if let Some(stream) = tls.handshake(app, id, stream).await {
+                            connection(app, id, stream).await;
+                        }
+                    }
+                }
                 app.connections.set(app.connections.get() - 1);
             })
             .detach();
     }
 }
 
-/// One connection: the event stream through `serve_with`, or a plain answer after a handoff.
-async fn connection(app: &App, id: u64, stream: Async<TcpStream>) {
+/// The TLS side of the server: the acceptor from `--tls-cert` and `--tls-key`.
+#[cfg(feature = "tls")]
+struct Tls(sansse::io::tls::TlsAcceptor);
+
+#[cfg(feature = "tls")]
+impl Tls {
+    /// The acceptor, if both flags are given.
+    fn load(options: &Options) -> Result<Option<Self>, String> {
+        match (&options.tls_cert, &options.tls_key) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => sansse::io::tls::TlsAcceptor::from_pem_files(cert, key)
+                .map(|acceptor| Some(Self(acceptor)))
+                .map_err(|error| error.to_string()),
+            _ => Err("--tls-cert and --tls-key go together".to_owned()),
+        }
+    }
+
+    /// The TLS stream over `stream`, or `None` (logged) when the handshake fails or takes
+    /// longer than [`HANDSHAKE_TIMEOUT`].
+    async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        app: &App,
+        id: u64,
+        stream: S,
+    ) -> Option<sansse::io::tls::ServerTlsStream<S>> {
+        let accept = async { Some(self.0.accept(stream).await) };
+        let timeout = async {
+            smol::Timer::after(HANDSHAKE_TIMEOUT).await;
+            None
+        };
+        match smol::future::or(accept, timeout).await {
+            Some(Ok(tls)) => Some(tls.into_inner()),
+            Some(Err(error)) => {
+                app.log(format_args!("#{id} {error}"));
+                None
+            }
+            None => {
+                app.log(format_args!("#{id} TLS handshake timed out"));
+                None
+            }
+        }
+    }
+}
+
+/// Without the `tls` feature, `--tls-cert` is refused and no stream is ever wrapped.
+#[cfg(not(feature = "tls"))]
+enum Tls {}
+
+#[cfg(not(feature = "tls"))]
+impl Tls {
+    fn load(options: &Options) -> Result<Option<Self>, String> {
+        match (&options.tls_cert, &options.tls_key) {
+            (None, None) => Ok(None),
+            _ => Err("--tls-cert/--tls-key need the `tls` feature (--features tls)".to_owned()),
+        }
+    }
+
+    async fn handshake<S>(&self, _: &App, _: u64, _: S) -> Option<S> {
+        match *self {}
+    }
+}
+
+/// One connection, plain or TLS: the event stream through `serve_with`, or a plain answer
+/// after a handoff.
+async fn connection<S: AsyncRead + AsyncWrite + Unpin>(app: &App, id: u64, stream: S) {
     let mut io = FuturesIo::new(stream);
     let mut storage = Box::new(ServerStorage::<4096, 1024, TX_BYTES>::sized());
     let mut conn = Conn::new(app, id);
@@ -169,6 +265,8 @@ async fn connection(app: &App, id: u64, stream: Async<TcpStream>) {
 struct App {
     options: Options,
     server: Server<'static, StdTimer>,
+    /// The TLS acceptor with `--tls-cert`, or `None` for plain HTTP.
+    tls: Option<Tls>,
     origin: StdOrigin,
     hub: StdHub<Log>,
     connections: Cell<usize>,
@@ -189,13 +287,14 @@ struct Client {
 }
 
 impl App {
-    fn new(options: Options) -> Self {
+    fn new(options: Options, tls: Option<Tls>) -> Self {
         let config = ServerConfig::new()
             .with_retry(options.retry)
             .with_keepalive(options.keepalive)
             .with_lease(options.lease);
         Self {
             server: Server::new().with_config(config),
+            tls,
             origin: StdOrigin::now(),
             hub: StdHub::new(Log::new(options.epoch)),
             connections: Cell::new(0),
@@ -405,10 +504,10 @@ impl<'buf> Handler<'buf> for Conn<'_> {
 }
 
 /// Answers a request handed back by `serve`: the page, a publish or a ping.
-async fn answer(
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
     app: &App,
     id: u64,
-    io: &mut FuturesIo<Async<TcpStream>>,
+    io: &mut FuturesIo<S>,
     request: &Handed,
     body_start: &[u8],
 ) -> Vec<u8> {
@@ -454,9 +553,9 @@ fn body_length(request: &RequestHead<'_>) -> Result<usize, (u16, Vec<u8>)> {
 }
 
 /// `POST /publish[?event=NAME]`: the body becomes one event's data.
-async fn publish(
+async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
     app: &App,
-    io: &mut FuturesIo<Async<TcpStream>>,
+    io: &mut FuturesIo<S>,
     request: &Handed,
     body_start: &[u8],
 ) -> (u16, Vec<u8>) {
@@ -520,13 +619,17 @@ fn ping(app: &App, request: &Handed) -> (u16, Vec<u8>) {
     (204, error_bytes(ErrorResponse::no_content().headers(&CORS)))
 }
 
-/// Writes a whole response, then closes gracefully: the write side first, then whatever the
-/// client still sends is read (for a second at most) so that closing does not reset the
-/// connection under a response the client has not read yet.
-async fn respond(io: &mut FuturesIo<Async<TcpStream>>, response: &[u8]) -> std::io::Result<()> {
+/// Writes a whole response, then closes gracefully: the write side first (for TLS, a
+/// `close_notify` alert, then the TCP write side), then whatever the client still sends is
+/// read (for a second at most) so that closing does not reset the connection under a
+/// response the client has not read yet.
+async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut FuturesIo<S>,
+    response: &[u8],
+) -> std::io::Result<()> {
     io.write_all(response).await?;
     io.flush().await?;
-    io.get_ref().get_ref().shutdown(std::net::Shutdown::Write)?;
+    io.get_mut().close().await?;
     let drain = async {
         let mut buf = [0u8; 1024];
         while let Ok(1..) = io.read(&mut buf).await {
@@ -619,11 +722,13 @@ struct Options {
     publish_every: Option<Duration>,
     publish_count: Option<u64>,
     drop_after: Option<u64>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
 }
 
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--epoch N] [--retry MS] [--keepalive MS] \
                      [--lease MS] [--max-connections N] [--publish-every MS] [--publish-count N] \
-                     [--drop-after N]";
+                     [--drop-after N] [--tls-cert FILE --tls-key FILE]";
 
 impl Options {
     /// The options, or `Err(None)` for `--help`, or what is wrong.
@@ -646,6 +751,8 @@ impl Options {
             publish_every: None,
             publish_count: None,
             drop_after: None,
+            tls_cert: None,
+            tls_key: None,
         };
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
@@ -670,6 +777,8 @@ impl Options {
                 "--publish-every" => options.publish_every = Some(millis()?),
                 "--publish-count" => options.publish_count = Some(number()?),
                 "--drop-after" => options.drop_after = Some(number()?),
+                "--tls-cert" => options.tls_cert = Some(value.clone()),
+                "--tls-key" => options.tls_key = Some(value.clone()),
                 _ => return Err(format!("unknown option {flag}")),
             }
         }

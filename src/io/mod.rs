@@ -53,6 +53,8 @@ pub mod server;
     all(feature = "embassy-time", feature = "embedded-io-async-0.7")
 ))]
 mod timers;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 #[cfg(feature = "futures-io-0.3")]
 pub use futures_io::FuturesIo;
