@@ -19,6 +19,7 @@
 //! | --- | --- |
 //! | `embedded-io-async-0.7` | `server::serve`, the async server loop; `client::Client`, the async pull client |
 //! | `futures-io-0.3` | `FuturesIo`, so smol's, async-io's and (through `tokio-util`'s compat) tokio's streams plug into them |
+//! | `tls` | [`tls`]: `TlsConnector` and `TlsAcceptor` (rustls on ring) over any `futures_io` stream |
 //! | `std` | `server::serve_blocking` and `client::BlockingClient` over `std::net`, `StdHub`, and `StdTimer` (futures-timer, any executor) |
 //! | `embassy-time` with `embedded-io-async-0.7` | `EmbassyTimer` |
 //!
