@@ -167,6 +167,22 @@ fn report(case: &str, started: StdInstant, rss_before: u64, server: &Hostile) {
     );
 }
 
+/// Opens smol's reactor (its epoll and notification descriptors and its thread live for the
+/// rest of the process), so that a count of open descriptors after this sees only sockets.
+fn warm_up() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    smol::block_on(async {
+        smol::Timer::after(Duration::from_millis(1)).await;
+        drop(smol::net::TcpStream::connect(addr).await.unwrap());
+    });
+}
+
+/// Every socket of the run is closed: the count of open descriptors is back to `before`.
+fn assert_sockets_closed(case: &str, before: usize) {
+    assert_eq!(open_fds(), before, "{case}: a socket was left open");
+}
+
 fn assert_rss_flat(case: &str, before: u64) {
     let after = rss_bytes();
     assert!(
@@ -195,6 +211,7 @@ fn endless_header_line(total: u64) -> impl Fn(&mut Conn<'_>) + Send + 'static {
 #[test]
 fn an_endless_header_line_closes_once_with_head_too_large() {
     let _one = serial();
+    warm_up();
     let fds = open_fds();
     let rss = rss_bytes();
     let started = StdInstant::now();
@@ -212,7 +229,7 @@ fn an_endless_header_line_closes_once_with_head_too_large() {
     report("endless header line", started, rss, &server);
     assert_rss_flat("endless header line", rss);
     drop(server);
-    assert_eq!(open_fds(), fds, "a socket was left open");
+    assert_sockets_closed("endless header line", fds);
 }
 
 /// The same on the blocking client: one `HeadTooLarge` close, no reconnect.
@@ -239,6 +256,8 @@ fn an_endless_header_line_closes_the_blocking_client_once_too() {
 #[test]
 fn an_endless_status_line_is_retried_as_an_invalid_response() {
     let _one = serial();
+    warm_up();
+    let fds = open_fds();
     let rss = rss_bytes();
     let started = StdInstant::now();
     let server = Hostile::start(true, |conn| {
@@ -256,6 +275,8 @@ fn an_endless_status_line_is_retried_as_an_invalid_response() {
     assert_eq!(heard.closed, Some(CloseReason::Local));
     report("endless status line", started, rss, &server);
     assert_rss_flat("endless status line", rss);
+    drop(server);
+    assert_sockets_closed("endless status line", fds);
 }
 
 // 2. 10k headers --------------------------------------------------------------------------------
@@ -282,6 +303,8 @@ fn many_headers(count: usize) -> impl Fn(&mut Conn<'_>) + Send + 'static {
 #[test]
 fn ten_thousand_headers_close_once_with_too_many_headers() {
     let _one = serial();
+    warm_up();
+    let fds = open_fds();
     let rss = rss_bytes();
     let started = StdInstant::now();
     let server = Hostile::start(true, many_headers(10_000));
@@ -297,6 +320,8 @@ fn ten_thousand_headers_close_once_with_too_many_headers() {
     assert_eq!(server.accepted(), 1);
     report("10k headers", started, rss, &server);
     assert_rss_flat("10k headers", rss);
+    drop(server);
+    assert_sockets_closed("10k headers", fds);
 }
 
 /// The blocking client closes once on 10 000 headers too.
@@ -435,6 +460,8 @@ const SMALL_PARSER: usize = 4096;
 fn a_hundred_megabyte_event_is_skipped_in_a_few_kib() {
     const EVENT: u64 = 100_000_000;
     let _one = serial();
+    warm_up();
+    let fds = open_fds();
     let rss = rss_bytes();
     let started = StdInstant::now();
     let server = Hostile::start(true, |conn| {
@@ -467,6 +494,76 @@ fn a_hundred_megabyte_event_is_skipped_in_a_few_kib() {
     assert!(server.sent() > EVENT);
     report("100 MB event", started, rss, &server);
     assert_rss_flat("100 MB event", rss);
+    drop(server);
+    assert_sockets_closed("100 MB event", fds);
+}
+
+/// What an endless line of one kind must come to.
+#[derive(Clone, Copy, Debug)]
+enum LineOutcome {
+    /// The event it belongs to is skipped with this error (and the one after delivered).
+    Skips(fn(&ParseError) -> bool),
+    /// The line is ignored: the event it belongs to is delivered.
+    Ignored,
+}
+
+/// Endless lines of every other kind, 8 MiB each, against a 4 KiB parser: an `id` or `event`
+/// value longer than its limit skips its event (`IdTooLong`, `EventTypeTooLong`); a field name
+/// without a colon, a comment, and `retry:` with 8 MiB of digits (a number far past u64) are
+/// ignored as the spec says, with no overflow. In every case the stream stays in sync (no
+/// reconnect), the next event arrives, and memory stays flat: no line is kept past the parser
+/// buffer.
+#[test]
+fn endless_lines_of_every_kind_are_skipped_or_ignored_in_a_few_kib() {
+    const LINE: u64 = 8 << 20;
+    let _one = serial();
+    let cases: [(&'static str, u8, LineOutcome); 5] = [
+        (
+            "id: ",
+            b'7',
+            LineOutcome::Skips(|e| matches!(e, ParseError::IdTooLong { .. })),
+        ),
+        (
+            "event: ",
+            b'e',
+            LineOutcome::Skips(|e| matches!(e, ParseError::EventTypeTooLong { .. })),
+        ),
+        ("", b'f', LineOutcome::Ignored),
+        (":", b'c', LineOutcome::Ignored),
+        ("retry: ", b'9', LineOutcome::Ignored),
+    ];
+    let rss = rss_bytes();
+    for (prefix, filler, outcome) in cases {
+        let started = StdInstant::now();
+        let server = Hostile::start(true, move |conn| {
+            let block = [filler; 64 << 10];
+            let _ = conn.send(format!("{SSE_HEAD}{prefix}").as_bytes())
+                && conn.send_repeated(&block, LINE)
+                && conn.send(b"\ndata: with\n\nid: 9\ndata: after\n\n");
+            conn.hold();
+        });
+        let mut memory = ClientMemory::<SMALL_PARSER, 2048, 1024, 512, 16384, 512>::new();
+
+        let heard = pull(config(&server), &mut memory, PATIENCE, |heard| {
+            heard.events.iter().any(|(id, _)| id == "9")
+        });
+
+        let data: Vec<&str> = heard.events.iter().map(|(_, d)| d.as_str()).collect();
+        match outcome {
+            LineOutcome::Skips(expected) => {
+                assert_eq!(data, ["after"], "{prefix:?}");
+                assert_eq!(heard.skipped.len(), 1, "{prefix:?}: {heard:?}");
+                assert!(expected(&heard.skipped[0]), "{prefix:?}: {heard:?}");
+            }
+            LineOutcome::Ignored => {
+                assert_eq!(data, ["with", "after"], "{prefix:?}");
+                assert!(heard.skipped.is_empty(), "{prefix:?}: {heard:?}");
+            }
+        }
+        assert!(heard.reconnects.is_empty(), "{prefix:?}: {heard:?}");
+        report(&format!("endless {prefix:?} line"), started, rss, &server);
+    }
+    assert_rss_flat("endless lines", rss);
 }
 
 // 5. A server that accepts and never answers ----------------------------------------------------
