@@ -20,7 +20,7 @@ use std::time::Instant as StdInstant;
 use hostile_client_support::{Conn, Hostile, SSE_HEAD, open_fds, rss_bytes, serial};
 use sansse::client::{CloseReason, ReconnectReason, SessionEvent};
 use sansse::heartbeat::IdleConfig;
-use sansse::http::{BodyError, HeadLimits, ResponseError};
+use sansse::http::{BodyError, Failure, FramingError, HeadLimits, ResponseError};
 use sansse::io::client::BlockingClient;
 use sansse::io::{FuturesIo, StdTimer};
 use sansse::parse::ParseError;
@@ -445,6 +445,106 @@ fn an_overflowing_chunk_size_drops_the_blocking_client_connection_too() {
     );
 }
 
+/// A `Content-Length` past u64 (or signed, or doubled with different values) is a framing the
+/// client cannot decode: the session closes once with `Failed(Framing(InvalidContentLength))`.
+/// Right, because the server would frame the next response the same way, and reading the body
+/// to the close instead could run into the next response on a reused connection.
+#[test]
+fn content_lengths_that_overflow_or_conflict_close_once() {
+    let _one = serial();
+    let lengths = [
+        "Content-Length: 99999999999999999999999\r\n",
+        "Content-Length: -1\r\n",
+        "Content-Length: +4\r\n",
+        "Content-Length: 4\r\nContent-Length: 5\r\n",
+    ];
+    for length in lengths {
+        let server = Hostile::start(true, move |conn| {
+            let _ = conn.send(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n{length}\r\n\
+                     data: x\n\n"
+                )
+                .as_bytes(),
+            );
+            conn.hold();
+        });
+
+        let heard = pull_default(config(&server), |_| false);
+
+        assert_eq!(
+            heard.closed,
+            Some(CloseReason::Failed(Failure::Framing(
+                FramingError::InvalidContentLength
+            ))),
+            "{length:?}"
+        );
+        assert!(heard.reconnects.is_empty(), "{length:?}: {heard:?}");
+        assert!(heard.events.is_empty(), "{length:?}: {heard:?}");
+    }
+}
+
+/// Chunk framing without end but without harm: 8 MiB of leading zeros in a chunk size, an
+/// 8 MiB chunk extension, and an 8 MiB trailer line are read as they stream past with nothing
+/// kept (the decoder holds a `u64` and a state), so memory stays flat; the events around them
+/// arrive. (Bytes keep arriving, so the idle watchdog does not fire: such a server costs the
+/// client only the bytes it reads.)
+#[test]
+fn endless_chunk_framing_streams_past_in_constant_memory() {
+    const RUN: u64 = 8 << 20;
+    let _one = serial();
+    let rss = rss_bytes();
+    let event = "id: 1\ndata: one\n\n";
+    // Before the run, after it, and the filler byte.
+    let cases: [(String, String, u8); 3] = [
+        (
+            String::new(),
+            format!("{:x}\r\n{event}\r\n", event.len()),
+            b'0',
+        ),
+        (
+            format!("{:x};ext=", event.len()),
+            format!("\r\n{event}\r\n"),
+            b'e',
+        ),
+        (
+            format!("{:x}\r\n{event}\r\n0\r\nX-Trailer: ", event.len()),
+            "\r\n\r\n".into(),
+            b't',
+        ),
+    ];
+    for (before, after, filler) in cases {
+        let started = StdInstant::now();
+        let case = format!("endless chunk framing {:?}", filler as char);
+        let server = Hostile::start(true, move |conn| {
+            let block = [filler; 64 << 10];
+            let _ = conn.send(
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\
+                     Transfer-Encoding: chunked\r\n\r\n{before}"
+                )
+                .as_bytes(),
+            ) && conn.send_repeated(&block, RUN)
+                && conn.send(after.as_bytes());
+            conn.hold();
+        });
+
+        let heard = pull_default(config(&server), |heard| {
+            !heard.events.is_empty() && heard.reconnects.len() >= usize::from(filler == b't')
+        });
+
+        assert_eq!(heard.events[0], ("1".into(), "one".into()), "{case}");
+        match filler {
+            // The last chunk and its trailer end the body: a reconnect, not an error.
+            b't' => assert_eq!(heard.reconnects[0], ReconnectReason::BodyEnded, "{case}"),
+            _ => assert!(heard.reconnects.is_empty(), "{case}: {heard:?}"),
+        }
+        assert!(server.sent() > RUN, "{case}");
+        report(&case, started, rss, &server);
+    }
+    assert_rss_flat("endless chunk framing", rss);
+}
+
 // 4. A 100 MB event -----------------------------------------------------------------------------
 
 /// The parser buffer of the big-event test.
@@ -564,6 +664,37 @@ fn endless_lines_of_every_kind_are_skipped_or_ignored_in_a_few_kib() {
         report(&format!("endless {prefix:?} line"), started, rss, &server);
     }
     assert_rss_flat("endless lines", rss);
+}
+
+/// The blocking client, in its default memory (4 KiB parser, 1 KiB receive buffer), skips the
+/// same 100 MB event the same way, in flat memory.
+#[test]
+fn a_hundred_megabyte_event_is_skipped_by_the_blocking_client_too() {
+    const EVENT: u64 = 100_000_000;
+    let _one = serial();
+    let rss = rss_bytes();
+    let started = StdInstant::now();
+    let server = Hostile::start(true, |conn| {
+        let block = [b'x'; 64 << 10];
+        let _ = conn.send(format!("{SSE_HEAD}id: 1\ndata: before\n\nid: 2\ndata: ").as_bytes())
+            && conn.send_repeated(&block, EVENT)
+            && conn.send(b"\n\nid: 3\ndata: after\n\n");
+        conn.hold();
+    });
+
+    let heard = pull_blocking(config(&server), |heard| heard.events.len() >= 2);
+
+    assert_eq!(
+        heard.events,
+        [("1".into(), "before".into()), ("3".into(), "after".into())]
+    );
+    assert!(
+        matches!(heard.skipped[..], [ParseError::EventTooLarge { .. }]),
+        "{heard:?}"
+    );
+    assert!(heard.reconnects.is_empty(), "{heard:?}");
+    report("100 MB event, blocking", started, rss, &server);
+    assert_rss_flat("100 MB event, blocking", rss);
 }
 
 // 5. A server that accepts and never answers ----------------------------------------------------
