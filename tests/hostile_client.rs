@@ -69,8 +69,13 @@ impl Heard {
 
 /// A config for `server`, with a fast backoff so that reconnects show within the patience.
 fn config(server: &Hostile) -> ClientConfig<'static> {
+    config_for(server.addr.port())
+}
+
+/// [`config`] for a port.
+fn config_for(port: u16) -> ClientConfig<'static> {
     ClientConfig::new("127.0.0.1", "/events")
-        .with_port(server.addr.port())
+        .with_port(port)
         .with_backoff(
             sansse::backoff::BackoffConfig::new()
                 .with_reconnection_time(Duration::from_millis(20))
@@ -703,21 +708,43 @@ fn a_hundred_megabyte_event_is_skipped_by_the_blocking_client_too() {
 /// come within the connect timeout (here 200 ms), so each attempt ends as `ConnectTimeout` and
 /// is retried with backoff. The connect timeout runs from the connect to the complete head, so
 /// a server that accepts and says nothing cannot hold the client.
+/// Five such attempts leave no socket behind: each timed-out connection is dropped.
 #[test]
 fn a_server_that_never_answers_hits_the_response_head_deadline() {
     let _one = serial();
+    warm_up();
+    let fds = open_fds();
     let server = Hostile::start(true, |conn| conn.hold());
     let started = StdInstant::now();
 
     let heard = pull_default(
         config(&server).with_connect_timeout(Duration::from_millis(200)),
-        reconnects(2),
+        reconnects(5),
     );
 
-    assert_eq!(heard.reconnects[..2], [ReconnectReason::ConnectTimeout; 2]);
-    assert!(started.elapsed() >= Duration::from_millis(400));
+    assert_eq!(heard.reconnects[..5], [ReconnectReason::ConnectTimeout; 5]);
+    assert!(started.elapsed() >= Duration::from_millis(1000));
     assert_eq!(heard.opened, 0);
-    assert!(server.accepted() >= 2);
+    assert!(server.accepted() >= 5);
+    drop(server);
+    assert_sockets_closed("never answers", fds);
+}
+
+/// A listener that never even accepts: the kernel completes the handshake from its backlog and
+/// takes the request into its buffer, so the client cannot tell this from a server that accepts
+/// and says nothing, and the same response-head deadline ends each attempt.
+#[test]
+fn a_listener_that_never_accepts_hits_the_response_head_deadline() {
+    let _one = serial();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = config_for(listener.local_addr().unwrap().port())
+        .with_connect_timeout(Duration::from_millis(200));
+
+    let heard = pull_default(config, reconnects(2));
+
+    assert_eq!(heard.reconnects[..2], [ReconnectReason::ConnectTimeout; 2]);
+    assert_eq!(heard.opened, 0);
+    drop(listener);
 }
 
 /// A server that sends half a head and stalls is the same case: the deadline is on the whole
