@@ -838,3 +838,36 @@ fn a_stall_after_the_head_reconnects_the_blocking_client_too() {
         );
     }
 }
+
+// 7. A server that hangs up at once, asking for no delay ----------------------------------------
+
+/// A server that opens the stream, sends `retry: 0` and an event, and hangs up, on every
+/// connection: the client does not spin. The reconnection time is clamped to its floor
+/// (100 ms by default) and, as no connection stays up for the stable time (10 s), the backoff
+/// doubles on each `Eof`: about five connections in 1.5 s where a client that obeyed `retry: 0`
+/// would make thousands.
+#[test]
+fn a_server_that_asks_for_no_delay_and_hangs_up_cannot_make_the_client_spin() {
+    let _one = serial();
+    let server = Hostile::start(true, |conn| {
+        let _ = conn.send(format!("{SSE_HEAD}retry: 0\nid: 1\ndata: one\n\n").as_bytes());
+    });
+    let window = Duration::from_millis(1500);
+    let started = StdInstant::now();
+    let mut memory: ClientMemory = ClientMemory::new();
+
+    let heard = pull(
+        ClientConfig::new("127.0.0.1", "/events").with_port(server.addr.port()),
+        &mut memory,
+        PATIENCE,
+        move |_| started.elapsed() > window,
+    );
+
+    let connections = server.accepted();
+    println!("retry 0 and hang up: {connections} connections in {window:?}");
+    assert!((2..=10).contains(&connections), "{connections} connections");
+    assert!(
+        heard.reconnects.iter().all(|r| *r == ReconnectReason::Eof),
+        "{heard:?}"
+    );
+}
