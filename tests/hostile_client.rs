@@ -671,6 +671,54 @@ fn endless_lines_of_every_kind_are_skipped_or_ignored_in_a_few_kib() {
     assert_rss_flat("endless lines", rss);
 }
 
+/// The same 100 MB event inside a chunked body, in 64 KiB chunks: the chunk decoder hands the
+/// parser slices of each read and keeps nothing, so the outcome is the same one skipped event,
+/// the events around it, no reconnect, and flat memory.
+#[test]
+fn a_hundred_megabyte_event_in_a_chunked_body_is_skipped_in_a_few_kib() {
+    const CHUNKS: u64 = 1526; // 1526 * 64 KiB: just over 100 MB.
+    let _one = serial();
+    let rss = rss_bytes();
+    let started = StdInstant::now();
+    let server = Hostile::start(true, |conn| {
+        let chunk = |payload: &str| format!("{:x}\r\n{payload}\r\n", payload.len());
+        let mut block = b"10000\r\n".to_vec();
+        block.resize(block.len() + (64 << 10), b'x');
+        block.extend_from_slice(b"\r\n");
+        let _ = conn.send(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n{}",
+                chunk("id: 1\ndata: before\n\nid: 2\ndata: ")
+            )
+            .as_bytes(),
+        ) && conn.send_repeated(&block, CHUNKS * block.len() as u64)
+            && conn.send(chunk("\n\nid: 3\ndata: after\n\n").as_bytes());
+        conn.hold();
+    });
+    let mut memory = ClientMemory::<SMALL_PARSER, 2048, 1024, 512, 16384, 512>::new();
+
+    let heard = pull(
+        config(&server),
+        &mut memory,
+        Duration::from_secs(120),
+        |heard| heard.events.len() >= 2,
+    );
+
+    assert_eq!(
+        heard.events,
+        [("1".into(), "before".into()), ("3".into(), "after".into())]
+    );
+    assert!(
+        matches!(heard.skipped[..], [ParseError::EventTooLarge { .. }]),
+        "{heard:?}"
+    );
+    assert!(heard.reconnects.is_empty(), "{heard:?}");
+    assert!(server.sent() > CHUNKS * (64 << 10));
+    report("100 MB event, chunked", started, rss, &server);
+    assert_rss_flat("100 MB event, chunked", rss);
+}
+
 /// The blocking client, in its default memory (4 KiB parser, 1 KiB receive buffer), skips the
 /// same 100 MB event the same way, in flat memory.
 #[test]
