@@ -865,6 +865,44 @@ fn a_stall_after_the_head_reconnects_after_the_idle_limit() {
     }
     // The same event again on the second connection: this server ignores Last-Event-ID.
     assert_eq!(heard.events[0], ("1".into(), "one".into()));
+    let requests = server.requests();
+    assert!(!requests[0].contains("Last-Event-ID"), "{}", requests[0]);
+    assert!(
+        requests[1].contains("\r\nLast-Event-ID: 1\r\n"),
+        "{}",
+        requests[1]
+    );
+}
+
+/// A stall in the middle of an event is the same stall: the idle limit drops the connection,
+/// the cut-off event is never delivered, and the reconnect resumes after the last whole event.
+#[test]
+fn a_stall_mid_event_reconnects_and_resumes_before_the_cut_off_event() {
+    let _one = serial();
+    let server = Hostile::start(true, |conn| {
+        let _ = conn.send(format!("{SSE_HEAD}id: 1\ndata: one\n\nid: 2\ndata: cut o").as_bytes());
+        conn.hold();
+    });
+
+    let heard = pull_default(
+        config(&server).with_idle(IdleConfig::new().with_timeout(IDLE)),
+        reconnects(2),
+    );
+
+    assert!(
+        heard.events.iter().all(|(id, _)| id == "1"),
+        "the cut-off event was delivered: {heard:?}"
+    );
+    assert!(
+        matches!(heard.reconnects[0], ReconnectReason::Idle(_)),
+        "{heard:?}"
+    );
+    let requests = server.requests();
+    assert!(
+        requests[1].contains("\r\nLast-Event-ID: 1\r\n"),
+        "{}",
+        requests[1]
+    );
 }
 
 /// The blocking client reconnects after the same stall.

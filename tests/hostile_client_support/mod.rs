@@ -92,6 +92,7 @@ pub(crate) struct Hostile {
     stop: Arc<AtomicBool>,
     accepted: Arc<AtomicUsize>,
     sent: Arc<AtomicU64>,
+    requests: Arc<Mutex<Vec<String>>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -108,8 +109,10 @@ impl Hostile {
         let stop = Arc::new(AtomicBool::new(false));
         let accepted = Arc::new(AtomicUsize::new(0));
         let sent = Arc::new(AtomicU64::new(0));
+        let requests = Arc::<Mutex<Vec<String>>>::default();
         let thread = {
             let (stop, accepted, sent) = (stop.clone(), accepted.clone(), sent.clone());
+            let requests = requests.clone();
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let mut stream = match listener.accept() {
@@ -124,8 +127,11 @@ impl Hostile {
                     stream.set_nonblocking(false).unwrap();
                     stream.set_read_timeout(Some(TICK)).unwrap();
                     stream.set_write_timeout(Some(TICK)).unwrap();
-                    if read_request && !read_head(&mut stream, &stop) {
-                        continue;
+                    if read_request {
+                        match read_head(&mut stream, &stop) {
+                            Some(head) => requests.lock().unwrap().push(head),
+                            None => continue,
+                        }
                     }
                     script(&mut Conn {
                         stream: &mut stream,
@@ -142,6 +148,7 @@ impl Hostile {
             stop,
             accepted,
             sent,
+            requests,
             thread: Some(thread),
         }
     }
@@ -149,6 +156,11 @@ impl Hostile {
     /// Connections accepted so far.
     pub(crate) fn accepted(&self) -> usize {
         self.accepted.load(Ordering::Relaxed)
+    }
+
+    /// The request heads read so far, in order.
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
     }
 
     /// Bytes the client's kernel took from this server so far, over all connections.
@@ -170,26 +182,25 @@ impl Drop for Hostile {
     }
 }
 
-/// Reads up to the blank line that ends a request head; `false` if the client left first.
-fn read_head(stream: &mut TcpStream, stop: &AtomicBool) -> bool {
-    let mut tail = [0u8; 4];
+/// Reads up to the blank line that ends a request head; `None` if the client left first.
+fn read_head(stream: &mut TcpStream, stop: &AtomicBool) -> Option<String> {
+    let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !stop.load(Ordering::Relaxed) {
         match stream.read(&mut byte) {
-            Ok(0) => return false,
+            Ok(0) => return None,
             Ok(_) => {
-                tail.rotate_left(1);
-                tail[3] = byte[0];
-                if &tail == b"\r\n\r\n" {
-                    return true;
+                head.push(byte[0]);
+                if head.ends_with(b"\r\n\r\n") {
+                    return Some(String::from_utf8_lossy(&head).into_owned());
                 }
             }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(_) => return false,
+            Err(_) => return None,
         }
     }
-    false
+    None
 }
 
 /// This process's resident set size in bytes (`VmRSS` in `/proc/self/status`).
