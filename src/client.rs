@@ -745,6 +745,14 @@ impl<'buf> ClientSession<'buf> {
                 });
                 &[]
             }
+            // The same: the count is the configured limit, and the server's head will not
+            // shrink on a reconnect.
+            Err(ResponseError::TooManyHeaders) => {
+                self.close_with(CloseReason::TooManyHeaders {
+                    limit: self.config.head_limits.max_headers(),
+                });
+                &[]
+            }
             Err(e) => {
                 self.drop_and_retry(now, ReconnectReason::InvalidResponse(e));
                 &[]

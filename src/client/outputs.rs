@@ -100,7 +100,9 @@ pub enum ReconnectReason {
     PongOverdue(PongOverdue),
     /// The server answered with a status the policy retries (5xx, 429, 408 by default).
     Status(u16),
-    /// The response head was malformed or too large.
+    /// The response head was malformed, or its status line too long. (A head over the head
+    /// buffer or with too many header lines closes the session instead:
+    /// [`CloseReason::HeadTooLarge`], [`CloseReason::TooManyHeaders`].)
     InvalidResponse(ResponseError),
     /// The chunked body framing was malformed.
     InvalidBody(BodyError),
@@ -163,6 +165,14 @@ pub enum CloseReason {
         /// The head limit in force, in bytes.
         limit: usize,
     },
+    /// A response head had more header lines than
+    /// [`HeadLimits::max_headers`](crate::http::HeadLimits::max_headers). As for
+    /// [`HeadTooLarge`](Self::HeadTooLarge), the server would send the same head again, so the
+    /// session stops instead of reconnecting for ever: raise the limit.
+    TooManyHeaders {
+        /// The header line limit in force.
+        limit: usize,
+    },
 }
 
 impl fmt::Display for CloseReason {
@@ -180,6 +190,9 @@ impl fmt::Display for CloseReason {
             Self::Local => f.write_str("closed by the application"),
             Self::HeadTooLarge { limit } => {
                 write!(f, "response head larger than the {limit}-byte head buffer")
+            }
+            Self::TooManyHeaders { limit } => {
+                write!(f, "response head with more than {limit} header lines")
             }
         }
     }
