@@ -242,7 +242,7 @@ impl Tls {
 
 /// One connection, plain or TLS: the event stream through `serve_with`, or a plain answer
 /// after a handoff.
-async fn connection<S: AsyncRead + AsyncWrite + Unpin>(app: &App, id: u64, stream: S) {
+async fn connection<S: AsyncRead + AsyncWrite + Unpin + HalfClose>(app: &App, id: u64, stream: S) {
     let mut io = FuturesIo::new(stream);
     let mut storage = Box::new(ServerStorage::<4096, 1024, TX_BYTES>::sized());
     let mut conn = Conn::new(app, id);
@@ -504,7 +504,7 @@ impl<'buf> Handler<'buf> for Conn<'_> {
 }
 
 /// Answers a request handed back by `serve`: the page, a publish or a ping.
-async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+async fn answer<S: AsyncRead + AsyncWrite + Unpin + HalfClose>(
     app: &App,
     id: u64,
     io: &mut FuturesIo<S>,
@@ -623,13 +623,16 @@ fn ping(app: &App, request: &Handed) -> (u16, Vec<u8>) {
 /// `close_notify` alert, then the TCP write side), then whatever the client still sends is
 /// read (for a second at most) so that closing does not reset the connection under a
 /// response the client has not read yet.
-async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
+async fn respond<S: AsyncRead + AsyncWrite + Unpin + HalfClose>(
     io: &mut FuturesIo<S>,
     response: &[u8],
 ) -> std::io::Result<()> {
     io.write_all(response).await?;
     io.flush().await?;
+    // `close` sends TLS's close_notify, but on a plain `Async<TcpStream>` it only flushes:
+    // the TCP write side is shut explicitly, or the client would wait for the drain below.
     io.get_mut().close().await?;
+    io.get_ref().shutdown_write()?;
     let drain = async {
         let mut buf = [0u8; 1024];
         while let Ok(1..) = io.read(&mut buf).await {
@@ -643,6 +646,25 @@ async fn respond<S: AsyncRead + AsyncWrite + Unpin>(
     })
     .await;
     Ok(())
+}
+
+/// Shuts the TCP write side under a stream, plain or TLS, so the client reads the end of a
+/// response while the server still drains what the client sends.
+trait HalfClose {
+    fn shutdown_write(&self) -> std::io::Result<()>;
+}
+
+impl HalfClose for Async<std::net::TcpStream> {
+    fn shutdown_write(&self) -> std::io::Result<()> {
+        self.get_ref().shutdown(std::net::Shutdown::Write)
+    }
+}
+
+#[cfg(feature = "tls")]
+impl<S: HalfClose> HalfClose for sansse::io::tls::ServerTlsStream<S> {
+    fn shutdown_write(&self) -> std::io::Result<()> {
+        self.get_ref().0.shutdown_write()
+    }
 }
 
 /// An error response the crate writes, with the CORS header.
