@@ -3,7 +3,9 @@
 //! ```text
 //! client URL [--header K:V]... [--sensitive-header NAME]... [--last-event-id ID]
 //!            [--idle-timeout SECS] [--method M --data BODY] [--max-events N] [--max-attempts N]
+//!            [--cacert FILE]
 //! cargo run --example client -- http://127.0.0.1:8080/events --max-events 10
+//! cargo run --features tls --example client -- https://example.com/events --cacert ca.pem
 //! ```
 //!
 //! Credentials stay with the origin of the URL, as in curl without `--location-trusted`: when
@@ -11,8 +13,24 @@
 //! `Cookie`, `Proxy-Authorization` and every header named with `--sensitive-header` (the
 //! session's own request writer does this; see `ClientConfig`'s "Credentials and redirects").
 //!
-//! Plain `http://` only: this crate has no TLS. For an `https://` stream, put a TLS-terminating
-//! proxy on loopback in front of it, or use `curl -N URL | cargo run --example sse_dump`.
+//! `https://` URLs need the `tls` feature (`sansse::io::tls`, rustls): the connection is TLS
+//! from the first byte, default port 443, with SNI, certificate and host-name verification for
+//! the URL's host against the Mozilla roots (webpki-roots) plus any `--cacert FILE` (PEM, one
+//! or more CA certificates, as in curl), and ALPN `http/1.1`. Nothing falls back to plain
+//! text. Built without `tls`, an `https://` URL is refused with "built without the tls
+//! feature". A refused certificate (unknown issuer, a certificate for another host, expired or
+//! not yet valid) is reported once and ends the client (exit status 5): retrying the same
+//! server cannot help. Any other failure to connect (refused, reset, a handshake that breaks
+//! off) is retried with backoff, and every reconnect resumes with `Last-Event-ID`, over TLS as
+//! over TCP.
+//!
+//! Redirects keep the scheme of the URL (the session carries no scheme): a redirect without one
+//! (`/next`, `?page=2`) is followed on the same connection kind, one to an absolute `https://`
+//! URL is refused and ends the client (exit status 3, saying that the redirect was not
+//! followed), so a client started on `http://` never switches to TLS and one started on
+//! `https://` never to plain text. An absolute `http://` redirect from an `https://` stream is
+//! still connected with TLS (to that URL's port, where the handshake fails and is retried),
+//! never in plain text.
 //!
 //! Events go to stdout, one JSON object per line, exactly as `sse_dump` prints them:
 //! `{"type":..,"data":..,"id":..}` per event and `{"retry":N}` when the server's `retry:`
@@ -22,12 +40,16 @@
 //!
 //! Exit status: 0 when `--max-events` were printed or the server answered `204 No Content`
 //! (stop for good); 1 when it gave up (`--max-attempts` attempts in one outage); 2 for bad
-//! usage; 3 when the server's answer can never become a stream (a `404`, the wrong content
-//! type, a redirect to `https`); 4 when stdout failed.
+//! usage (an `https://` URL or `--cacert` without the `tls` feature too); 3 when the server's
+//! answer can never become a stream (a `404`, the wrong content type, a redirect to another
+//! scheme); 4 when stdout failed; 5 when the server's certificate was refused; 6 when the
+//! `--cacert` file cannot be read or holds no usable CA certificate.
 //!
 //! The client is `sansse::Client`, pulled on smol: the connect closure is the only piece that
 //! knows about the runtime (the crate's `StdTimer` runs on any executor).
 
+#[cfg(feature = "tls")]
+use core::cell::RefCell;
 use core::ops::ControlFlow;
 use core::time::Duration;
 use std::io::{self, Write};
@@ -37,7 +59,11 @@ use sansse::backoff::BackoffConfig;
 use sansse::client::{CloseReason, SessionEvent};
 use sansse::heartbeat::IdleConfig;
 use sansse::http::{Location, LocationError, Scheme};
-use sansse::io::{FuturesIo, StdTimer};
+#[cfg(not(feature = "tls"))]
+use sansse::io::FuturesIo;
+use sansse::io::StdTimer;
+#[cfg(feature = "tls")]
+use sansse::io::tls::{TlsConfig, TlsConnector, TlsError};
 use sansse::{Client, ClientConfig, ClientItem, ClientMemory, Event, ParseError};
 
 #[path = "common/json.rs"]
@@ -45,7 +71,9 @@ mod json;
 
 const USAGE: &str = "usage: client URL [--header K:V]... [--sensitive-header NAME]... \
                      [--last-event-id ID] [--idle-timeout SECS] [--method M --data BODY] [--max-events N] \
-                     [--max-attempts N]";
+                     [--max-attempts N] [--cacert FILE]\n\
+                     https:// needs the tls feature; a redirect to another scheme is not followed \
+                     (exit 3); exit 5: certificate refused; exit 6: bad --cacert file";
 
 fn main() -> ExitCode {
     let args = match Args::parse(std::env::args().skip(1)) {
@@ -101,12 +129,45 @@ fn main() -> ExitCode {
         8192,
     >::new());
     let seed = std::process::id().into();
-    // smol's TCP connect, the one runtime-specific piece of the program.
+    #[cfg(feature = "tls")]
+    let connector = match args.cacert.as_deref() {
+        None => TlsConnector::new(TlsConfig::new()),
+        Some(path) => match TlsConfig::new().with_ca_file(path) {
+            Ok(config) => TlsConnector::new(config),
+            Err(error) => {
+                eprintln!("client: --cacert {path}: {error}");
+                return ExitCode::from(EXIT_BAD_CACERT);
+            }
+        },
+    };
+    // The session learns only an error's kind; the certificate refusal itself is kept here,
+    // so that it can be reported as what it is and end the client instead of a retry.
+    #[cfg(feature = "tls")]
+    let refused: RefCell<Option<TlsError>> = RefCell::new(None);
+    let secure = args.secure;
+    // smol's TCP connect, the one runtime-specific piece of the program, then TLS when the URL
+    // is `https://` (the scheme decides, never the port).
     let connect = async |host: &str, port: u16| {
         let stream = smol::net::TcpStream::connect((host, port)).await?;
         // The request goes out in one piece; coalescing would only delay it.
         stream.set_nodelay(true)?;
-        Ok::<_, io::Error>(FuturesIo::new(stream))
+        #[cfg(feature = "tls")]
+        let stream = match connector.connect_maybe(secure, host, stream).await {
+            Ok(stream) => stream,
+            Err(error) if error.is_certificate() => {
+                let kind = io::Error::from(io::ErrorKind::InvalidData);
+                refused.replace(Some(error));
+                return Err(kind);
+            }
+            Err(error) => return Err(io::Error::from(error)),
+        };
+        #[cfg(not(feature = "tls"))]
+        let stream = {
+            // `Args::parse` refuses `https://` in this build.
+            debug_assert!(!secure);
+            FuturesIo::new(stream)
+        };
+        Ok::<_, io::Error>(stream)
     };
     let mut client = match Client::with_timer(config, connect, StdTimer::new(), seed, &mut *memory)
     {
@@ -126,13 +187,22 @@ fn main() -> ExitCode {
     // `Some(reason)` when the session closed, `None` when the printer stopped.
     let closed = smol::block_on(async {
         while let Some(item) = client.next().await {
+            #[cfg(feature = "tls")]
+            if let ClientItem::Story(_) = item
+                && let Some(error) = refused.borrow().as_ref()
+            {
+                // Said once, instead of the story of the failed connect (a retry, or giving
+                // up): the same server will present the same certificate.
+                eprintln!("client: {error}; not retrying");
+                return Some(Closed::CertificateRefused);
+            }
             let flow = match item {
                 ClientItem::Event(event) => printer.on_message(Ok(event)),
                 ClientItem::Skipped(skipped) => printer.on_message(Err(skipped)),
                 ClientItem::Story(event) => {
                     let flow = printer.on_event(event);
                     if let SessionEvent::Closed { reason } = event {
-                        return Some(reason);
+                        return Some(Closed::Session(reason));
                     }
                     flow
                 }
@@ -153,8 +223,24 @@ fn main() -> ExitCode {
         }
         // The story (on stderr) already said why.
         (None, None) => ExitCode::SUCCESS,
-        (Some(reason), None) => exit_code(reason),
+        (Some(Closed::CertificateRefused), None) => ExitCode::from(EXIT_CERTIFICATE_REFUSED),
+        (Some(Closed::Session(reason)), None) => exit_code(reason),
     }
+}
+
+/// Exit status when the server's certificate was refused.
+const EXIT_CERTIFICATE_REFUSED: u8 = 5;
+/// Exit status when the `--cacert` file is unreadable or holds no usable CA certificate.
+#[cfg(feature = "tls")]
+const EXIT_BAD_CACERT: u8 = 6;
+
+/// Why the stream ended, when it was not the printer's doing.
+enum Closed {
+    /// The session closed.
+    Session(CloseReason),
+    /// The TLS handshake refused the server's certificate.
+    #[cfg_attr(not(feature = "tls"), allow(dead_code))]
+    CertificateRefused,
 }
 
 fn exit_code(reason: CloseReason) -> ExitCode {
@@ -242,6 +328,12 @@ impl Printer {
                     format!(", resuming after id {:?}", self.resume_id)
                 }
             ),
+            SessionEvent::Closed {
+                reason: CloseReason::UnsupportedRedirect,
+            } => eprintln!(
+                "client: closed: the server redirected to an absolute https:// URL, which is \
+                 not followed: this client keeps the scheme of its URL"
+            ),
             SessionEvent::Closed { reason } => eprintln!("client: closed: {reason}"),
             _ => {}
         }
@@ -263,6 +355,10 @@ struct Args {
     data: Option<String>,
     max_events: Option<u64>,
     max_attempts: Option<u32>,
+    /// The URL is `https://`: connect with TLS.
+    secure: bool,
+    /// A PEM file of extra CA certificates (`--cacert`).
+    cacert: Option<String>,
 }
 
 impl Args {
@@ -281,6 +377,8 @@ impl Args {
             data: None,
             max_events: None,
             max_attempts: None,
+            secure: false,
+            cacert: None,
         };
         let mut method = None;
         while let Some(arg) = args.next() {
@@ -320,6 +418,7 @@ impl Args {
                     parsed.max_attempts =
                         Some(u32::try_from(attempts).map_err(|_| "--max-attempts is too large")?);
                 }
+                "--cacert" => parsed.cacert = Some(value("--cacert")?),
                 _ if url.is_none() && !arg.starts_with('-') => url = Some(arg),
                 _ => return Err(format!("unexpected argument {arg:?}")),
             }
@@ -328,27 +427,37 @@ impl Args {
         let location = match Location::parse(&url) {
             Ok(location) => location,
             Err(LocationError::UnsupportedScheme) => {
-                return Err(format!("{url:?}: only http:// URLs are supported"));
-            }
-            Err(_) => return Err(format!("{url:?} is not a valid http:// URL")),
-        };
-        match (location.scheme(), location.host(), location.port()) {
-            (Some(Scheme::Http), Some(host), Some(port)) => {
-                parsed.host = host.into();
-                parsed.port = port;
-                parsed.target = match location.target() {
-                    "" => "/".into(),
-                    target => target.into(),
-                };
-            }
-            (Some(Scheme::Https), ..) => {
                 return Err(format!(
-                    "{url:?}: https is not supported (this crate has no TLS); use a \
-                     TLS-terminating proxy on loopback, or `curl -N URL | sse_dump`"
+                    "{url:?}: only http:// and https:// URLs are supported"
                 ));
             }
-            _ => return Err(format!("{url:?} is not an absolute http:// URL")),
+            Err(_) => return Err(format!("{url:?} is not a valid http:// or https:// URL")),
+        };
+        let (Some(scheme), Some(host), Some(port)) =
+            (location.scheme(), location.host(), location.port())
+        else {
+            return Err(format!(
+                "{url:?} is not an absolute http:// or https:// URL"
+            ));
+        };
+        parsed.secure = scheme == Scheme::Https;
+        if !cfg!(feature = "tls") && (parsed.secure || parsed.cacert.is_some()) {
+            return Err(format!(
+                "{}: this client was built without the tls feature \
+                 (cargo run --features tls --example client)",
+                if parsed.secure {
+                    url.as_str()
+                } else {
+                    "--cacert"
+                }
+            ));
         }
+        parsed.host = host.into();
+        parsed.port = port;
+        parsed.target = match location.target() {
+            "" => "/".into(),
+            target => target.into(),
+        };
         // A body without a method means POST, as in curl.
         parsed.method =
             method.unwrap_or_else(|| if parsed.data.is_some() { "POST" } else { "GET" }.into());

@@ -51,8 +51,8 @@ use super::RequestBuildError;
 /// # Credentials and redirects
 ///
 /// A redirect may lead to another origin: another host or port than the configured one (the
-/// session speaks plain HTTP only and does not follow a redirect to `https`, so the scheme never
-/// changes). On a request to another origin the session leaves out every *sensitive* header,
+/// session carries no scheme: TLS, if any, is the connect step's, and the session does not
+/// follow a redirect to an absolute `https` URL, so the scheme never changes). On a request to another origin the session leaves out every *sensitive* header,
 /// configured ([`with_headers`](Self::with_headers)) or given per attempt
 /// ([`handle_connected_with_headers`](super::ClientSession::handle_connected_with_headers)):
 /// `Authorization`, `Cookie` and `Proxy-Authorization`, plus any named with

@@ -21,7 +21,7 @@ use crate::ascii::{Overflow, parse_u64};
 pub enum Scheme {
     /// Plain `http`, default port 80.
     Http,
-    /// `https`, default port 443; needs a TLS shell, which this crate does not provide.
+    /// `https`, default port 443; needs a TLS shell (feature `tls`: `io::tls`).
     Https,
 }
 
