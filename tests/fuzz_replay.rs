@@ -16,6 +16,15 @@ mod server_session_body;
 #[path = "../fuzz/bodies/client.rs"]
 mod client_body;
 
+#[path = "../fuzz/bodies/response_head.rs"]
+mod response_head_body;
+
+#[path = "../fuzz/bodies/chunked.rs"]
+mod chunked_body;
+
+#[path = "../fuzz/bodies/encode_roundtrip.rs"]
+mod encode_roundtrip_body;
+
 use core::panic::AssertUnwindSafe;
 use std::fs;
 use std::panic::catch_unwind;
@@ -43,6 +52,18 @@ const TARGETS: &[Target] = &[
     Target {
         name: "server_session",
         body: server_session_body::server_session,
+    },
+    Target {
+        name: "response_head",
+        body: response_head_body::response_head,
+    },
+    Target {
+        name: "chunked",
+        body: chunked_body::chunked,
+    },
+    Target {
+        name: "encode_roundtrip",
+        body: encode_roundtrip_body::encode_roundtrip,
     },
 ];
 
