@@ -14,7 +14,7 @@ use core::mem::MaybeUninit;
 use core::time::Duration;
 
 use sansse::Instant;
-use sansse::client::{Action, ClientConfig, ClientSession, ClientStorage, SessionEvent, State};
+use sansse::client::{Action, ClientConfig, ConfigError, ClientSession, ClientStorage, SessionEvent, State};
 use sansse::heartbeat::PingConfig;
 use sansse_firmware_footprint::{PIECE, Tally, run};
 
@@ -88,13 +88,15 @@ fn workload() -> Tally {
     }
 }
 
-/// Builds the session in `.bss`. Kept out of line so that the stack it needs for the moves of
-/// the session is counted once, not added to the loop's.
+/// Builds the session in `.bss`: the `Result` of `ClientSession::new` is written straight
+/// into its static slot, so no copy of the session passes through the stack. Kept out of line
+/// so that what construction needs is counted once, not added to the loop's.
 #[inline(never)]
 fn start() -> Option<&'static mut ClientSession<'static>> {
     let storage = storage();
-    let session = ClientSession::new(Instant::ZERO, black_box(CONFIG), storage.buffers(), 7);
-    session.ok().map(place)
+    place(|| ClientSession::new(Instant::ZERO, black_box(CONFIG), storage.buffers(), 7))
+        .as_mut()
+        .ok()
 }
 
 /// The shell's loop.
@@ -196,11 +198,14 @@ fn storage() -> &'static mut Storage {
     unsafe { (&mut *slot).write(Storage::new()) }
 }
 
-/// Moves the session into `.bss` too, so static RAM shows its size and the stack only what
+/// Builds the session into `.bss` too, so static RAM shows its size and the stack only what
 /// the loop needs.
-fn place(session: ClientSession<'static>) -> &'static mut ClientSession<'static> {
-    static mut SESSION: MaybeUninit<ClientSession<'static>> = MaybeUninit::uninit();
+fn place(
+    build: impl FnOnce() -> Result<ClientSession<'static>, ConfigError>,
+) -> &'static mut Result<ClientSession<'static>, ConfigError> {
+    static mut SESSION: MaybeUninit<Result<ClientSession<'static>, ConfigError>> =
+        MaybeUninit::uninit();
     let slot = &raw mut SESSION;
     // SAFETY: called once, from the only thread of this firmware, so the reference is unique.
-    unsafe { (&mut *slot).write(session) }
+    unsafe { (&mut *slot).write(build()) }
 }
