@@ -351,7 +351,7 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
             Resume::Replay(_) => StreamStart::Replay,
             Resume::Gap { gap, .. } => StreamStart::Gap { gap },
         };
-        let retry_ms = self.config.retry().map(config::millis);
+        let retry_ms = self.config.retry().map(crate::ascii::millis);
         let interval = self.config.keepalive();
         self.outbox = Outbox::stream(response, retry_ms, interval, resume);
         self.keepalive = interval.map(|interval| KeepAlive::new(now, interval));

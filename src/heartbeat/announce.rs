@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use heapless::String;
 
-use super::millis;
+use crate::ascii::{Overflow, millis, parse_u64};
 
 #[cfg(doc)]
 use super::KeepAlive;
@@ -57,17 +57,11 @@ pub fn keepalive_comment(interval: Duration) -> String<32> {
 pub fn parse_keepalive_announcement(comment_text: &str) -> Option<Duration> {
     let text = comment_text.strip_prefix(' ').unwrap_or(comment_text);
     let digits = text.strip_prefix(KEEPALIVE_WORD)?;
-    let ms = decimal(digits)?;
+    let ms = parse_u64(digits.as_bytes(), Overflow::Reject)?;
     if ms == 0 {
         return None;
     }
     Some(Duration::from_millis(ms))
-}
-
-/// `digits` as a decimal number: one or more ASCII digits and nothing else, `None` when empty,
-/// anything else or too large for a `u64`. The announcement's one decimal parser.
-fn decimal(digits: &str) -> Option<u64> {
-    crate::ascii::parse_u64(digits.as_bytes(), crate::ascii::Overflow::Reject)
 }
 
 #[cfg(test)]

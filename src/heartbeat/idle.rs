@@ -4,7 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::deadline::Deadline;
-use super::millis;
+use crate::ascii::millis;
 use crate::time::Instant;
 
 /// Settings for [`IdleWatchdog`], built with `const fn`s so they can live in a `static`.

@@ -4,7 +4,8 @@ use core::time::Duration;
 
 use heapless::String;
 
-use super::{at_least_one, keepalive_comment, millis};
+use super::{at_least_one, keepalive_comment};
+use crate::ascii::millis;
 use crate::time::{Instant, Monotonic};
 
 #[cfg(doc)]

@@ -4,7 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::deadline::Deadline;
-use super::millis;
+use crate::ascii::millis;
 use crate::time::Instant;
 
 /// The server's lease on a client: it lapses unless the application renews it in time.

@@ -35,8 +35,6 @@
 //!
 //! [`poll_timeout`]: IdleWatchdog::poll_timeout
 
-use core::time::Duration;
-
 mod announce;
 mod deadline;
 mod idle;
@@ -50,12 +48,6 @@ pub use keepalive::KeepAlive;
 pub use lease::{Lease, LeaseExpired};
 pub use ping::{PingAction, PingConfig, PingSchedule, PongOverdue};
 
-/// Whole milliseconds of `d`, saturating: the heartbeat's one `Duration` to milliseconds
-/// conversion.
-const fn millis(d: Duration) -> u64 {
-    crate::ascii::millis(d)
-}
-
 /// Raises 0 to 1, for intervals that re-arm from the instant they fire.
 const fn at_least_one(ms: u64) -> u64 {
     if ms == 0 { 1 } else { ms }
@@ -64,8 +56,8 @@ const fn at_least_one(ms: u64) -> u64 {
 /// Shorthands for the tests of every machine.
 #[cfg(test)]
 mod test_time {
-    use super::Duration;
     use crate::time::Instant;
+    use core::time::Duration;
 
     pub(super) const fn at(ms: u64) -> Instant {
         Instant::from_millis(ms)

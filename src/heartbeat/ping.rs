@@ -3,7 +3,8 @@
 use core::fmt;
 use core::time::Duration;
 
-use super::{at_least_one, millis};
+use super::at_least_one;
+use crate::ascii::millis;
 use crate::time::{Instant, Monotonic};
 
 #[cfg(doc)]

@@ -4,8 +4,7 @@
 
 use core::time::Duration;
 
-// Re-exported for the session and its outputs, which store the same milliseconds.
-pub(super) use crate::ascii::millis;
+use crate::ascii::millis;
 use crate::encode::Message;
 use crate::heartbeat::KeepAlive;
 use crate::http::HeadLimits;

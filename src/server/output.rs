@@ -25,9 +25,10 @@ use crate::http::{
 };
 use crate::replay::{Gap, GapEvent, MAX_ID_LEN, Next, ReplayLog, Resume};
 
-use super::config::{OverrunPolicy, ServerConfig, millis};
+use super::config::{OverrunPolicy, ServerConfig};
 use super::error::TransmitError;
 use super::event::CloseReason;
+use crate::ascii::millis;
 
 /// The bytes of a keep-alive comment: an empty comment line, which every client ignores.
 const KEEPALIVE_COMMENT: &[u8] = b":\n";
