@@ -12,6 +12,8 @@
 //! end.
 #![cfg(feature = "tls")]
 
+mod example_binary;
+
 use core::net::SocketAddr;
 use core::time::Duration;
 use std::io::Read;
@@ -190,7 +192,7 @@ struct Run {
 
 /// Runs the example with `args`, killing it (and failing) after [`PATIENCE`].
 fn run_client(args: &[&str]) -> Run {
-    let binary = build_example();
+    let binary = example_binary::build_example("client");
     let mut child = Command::new(&binary)
         .args(args)
         .stdin(Stdio::null())
@@ -355,44 +357,4 @@ fn an_unusable_cacert_file_is_reported_with_status_6() {
 
 fn path(path: &Path) -> &str {
     path.to_str().expect("a UTF-8 temporary path")
-}
-
-/// Builds `examples/client` with this test's features and profile, and returns its path.
-fn build_example() -> PathBuf {
-    let features: Vec<&str> = [
-        ("std", cfg!(feature = "std")),
-        ("alloc", cfg!(feature = "alloc")),
-        ("defmt", cfg!(feature = "defmt")),
-        ("embassy-time", cfg!(feature = "embassy-time")),
-        (
-            "embedded-io-async-0.7",
-            cfg!(feature = "embedded-io-async-0.7"),
-        ),
-        ("futures-io-0.3", cfg!(feature = "futures-io-0.3")),
-        ("tls", cfg!(feature = "tls")),
-    ]
-    .into_iter()
-    .filter_map(|(name, on)| on.then_some(name))
-    .collect();
-    // target/<profile>/deps/<this test> -> target/<profile>/examples/client
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--offline", "--example", "client"])
-        .args(["--no-default-features", "--features", &features.join(",")]);
-    // Into the directory this test was built in, wherever that is.
-    if let Some(target_dir) = profile_dir.parent() {
-        command.arg("--target-dir").arg(target_dir);
-    }
-    if profile_dir.ends_with("release") {
-        command.arg("--release");
-    }
-    let status = command.status().expect("cargo runs");
-    assert!(status.success(), "cargo build --example client failed");
-    let binary = profile_dir.join("examples").join("client");
-    assert!(binary.exists(), "no {}", binary.display());
-    binary
 }

@@ -14,13 +14,13 @@
 //! `cargo test`, which builds the examples first) and killed when the test ends.
 #![cfg(feature = "futures-io-0.3")]
 
+mod example_binary;
 mod hostile_support;
 mod server_support;
 
 use core::net::SocketAddr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use hostile_support::{EventReader, HOSTILE_PAYLOADS, get, normalised};
@@ -164,7 +164,7 @@ struct Example {
 
 impl Example {
     fn start() -> Self {
-        let binary = build_example();
+        let binary = example_binary::build_example("server");
         let mut child = Command::new(&binary)
             .args(["--addr", "127.0.0.1:0", "--epoch", "7", "--keepalive", "0"])
             .stdin(Stdio::null())
@@ -194,43 +194,4 @@ impl Drop for Example {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Builds `examples/server` with this test's features and profile, and returns its path.
-fn build_example() -> PathBuf {
-    let features: Vec<&str> = [
-        ("std", cfg!(feature = "std")),
-        ("alloc", cfg!(feature = "alloc")),
-        ("defmt", cfg!(feature = "defmt")),
-        ("embassy-time", cfg!(feature = "embassy-time")),
-        (
-            "embedded-io-async-0.7",
-            cfg!(feature = "embedded-io-async-0.7"),
-        ),
-        ("futures-io-0.3", cfg!(feature = "futures-io-0.3")),
-    ]
-    .into_iter()
-    .filter_map(|(name, on)| on.then_some(name))
-    .collect();
-    // target/<profile>/deps/<this test> -> target/<profile>/examples/server
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(["build", "--quiet", "--offline", "--example", "server"])
-        .args(["--no-default-features", "--features", &features.join(",")]);
-    // Into the directory this test was built in, wherever that is.
-    if let Some(target_dir) = profile_dir.parent() {
-        command.arg("--target-dir").arg(target_dir);
-    }
-    if profile_dir.ends_with("release") {
-        command.arg("--release");
-    }
-    let status = command.status().expect("cargo runs");
-    assert!(status.success(), "cargo build --example server failed");
-    let binary = profile_dir.join("examples").join("server");
-    assert!(binary.exists(), "no {}", binary.display());
-    binary
 }
