@@ -56,7 +56,7 @@ use sansse::encode::EventName;
 use sansse::http::{ErrorResponse, RequestHead};
 use sansse::io::server::{Answer, Handler, Served, Server, ServerStorage};
 use sansse::io::{FuturesIo, Hub, StdHub, StdTimer};
-use sansse::replay::{EventSeq, PublishError, Ring};
+use sansse::replay::{EventSeq, Interest, PublishError, Ring};
 use sansse::server::{
     AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
 };
@@ -334,7 +334,7 @@ impl App {
 async fn publisher(app: &App, every: Duration) {
     while app.streams_opened.get() == 0 {
         let seen = app.hub.version();
-        app.hub.changed(seen).await;
+        app.hub.changed(seen, Interest::ALL).await;
     }
     let tick = EventName::new("tick").expect("a valid name");
     let mut n = 0u64;

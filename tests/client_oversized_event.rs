@@ -12,7 +12,7 @@ use sansse::backoff::BackoffConfig;
 use sansse::client::{
     Action, ClientConfig, ClientSession, ClientStorage, ResumeMode, SessionEvent,
 };
-use sansse::replay::{ReplayLog, Ring};
+use sansse::replay::Ring;
 use sansse::server::{AcceptOptions, ServerConfig, ServerSession, SessionEvent as ServerEvent};
 
 const EPOCH: u32 = 5;

@@ -38,7 +38,7 @@ use hostile_support::{
 };
 use sansse::io::StdHub;
 use sansse::parse::{Output, Parser};
-use sansse::replay::{EventSeq, ReplayLog, Ring};
+use sansse::replay::{EventSeq, Ring};
 use sansse::server::{CloseReason, ServerConfig};
 
 #[test]

@@ -16,7 +16,7 @@ use sansse::client::{
     Action, ClientConfig, ClientSession, ClientStorage, ErrorKind, ReconnectReason, SessionEvent,
 };
 use sansse::heartbeat::IdleConfig;
-use sansse::replay::{ReplayLog, Ring};
+use sansse::replay::Ring;
 use sansse::server::{
     AcceptOptions, Decision, ServerConfig, ServerSession, SessionEvent as ServerEvent,
     TransmitError,

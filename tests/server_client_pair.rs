@@ -13,7 +13,7 @@ use core::time::Duration;
 
 use embedded_io::ErrorKind;
 use sansse::BufferTooSmall;
-use sansse::replay::{Gap, ReplayLog, Ring};
+use sansse::replay::{Gap, Ring};
 use sansse::server::{
     AcceptOptions, CloseOptions, Decision, ServerConfig, ServerSession, SessionEvent, StreamStart,
     TransmitError,

@@ -8,7 +8,7 @@ use core::time::Duration;
 use embedded_io::ErrorKind;
 use sansse::encode::{EventName, Message};
 use sansse::http::ErrorResponse;
-use sansse::replay::{ReplayLog, Ring};
+use sansse::replay::Ring;
 use sansse::server::{
     CloseError, CloseOptions, CloseReason, ServerConfig, ServerSession, SessionEvent, State,
 };

@@ -6,7 +6,7 @@ mod server_support;
 
 use core::time::Duration;
 
-use sansse::replay::{Gap, ReplayLog, Ring};
+use sansse::replay::{Gap, Ring};
 use sansse::server::{
     CloseReason, OverrunPolicy, ServerConfig, ServerSession, SessionEvent, StreamStart,
 };

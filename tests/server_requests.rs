@@ -6,7 +6,7 @@ mod server_support;
 
 use sansse::BufferTooSmall;
 use sansse::http::{CHUNK_HEADER_MAX, ErrorResponse, HeadLimits, RequestError, ResponseWriteError};
-use sansse::replay::{ReplayLog, Ring};
+use sansse::replay::Ring;
 use sansse::server::{
     AcceptError, AcceptOptions, CloseReason, Decision, RejectError, ServerConfig, ServerSession,
     SessionEvent, State, StreamStart, TransmitError, WrittenError,

@@ -7,7 +7,7 @@ mod server_support;
 use core::time::Duration;
 
 use sansse::heartbeat::parse_keepalive_announcement;
-use sansse::replay::{ReplayLog, Ring};
+use sansse::replay::Ring;
 use sansse::server::{
     CloseReason, Deadline, LeaseError, ServerConfig, ServerSession, SessionEvent, State,
     TimerReason,

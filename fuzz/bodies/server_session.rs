@@ -30,7 +30,7 @@ use sansse::Instant;
 use sansse::encode::{EventName, Message};
 use sansse::http::ErrorResponse;
 use sansse::parse::{Output, Parser};
-use sansse::replay::{ReplayLog, Ring};
+use sansse::replay::Ring;
 use sansse::server::{
     AcceptOptions, CloseOptions, OverrunPolicy, ServerConfig, ServerSession, SessionEvent, State,
     TransmitError, WrittenError,

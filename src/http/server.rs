@@ -812,6 +812,40 @@ impl<'a> ErrorResponse<'a> {
         Self::status(400)
     }
 
+    /// `401 Unauthorized`, with `WWW-Authenticate: Bearer`: the request carried no credentials
+    /// for what it asked (RFC 9110 section 15.5.2 requires the challenge header). Extra headers
+    /// set with [`ErrorResponse::headers`] replace the challenge, so a custom one can be given.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// let mut out = [0u8; 160];
+    /// let n = ErrorResponse::unauthorized().write(&mut out).unwrap();
+    /// let text = core::str::from_utf8(&out[..n]).unwrap();
+    /// assert!(text.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+    /// assert!(text.contains("WWW-Authenticate: Bearer\r\n"));
+    /// ```
+    pub const fn unauthorized() -> Self {
+        Self::status(401).headers(&[("WWW-Authenticate", "Bearer")])
+    }
+
+    /// `403 Forbidden`: the request's credentials do not allow what it asked.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use sansse::http::ErrorResponse;
+    ///
+    /// let mut out = [0u8; 128];
+    /// let n = ErrorResponse::forbidden().write(&mut out).unwrap();
+    /// assert!(out[..n].starts_with(b"HTTP/1.1 403 Forbidden\r\n"));
+    /// ```
+    pub const fn forbidden() -> Self {
+        Self::status(403)
+    }
+
     /// `404 Not Found`.
     ///
     /// # Examples
@@ -1196,6 +1230,8 @@ fn origin_part(target: &str) -> &str {
 const fn texts(status: u16) -> (&'static str, &'static str) {
     match status {
         204 => ("No Content", ""),
+        401 => ("Unauthorized", "unauthorized\n"),
+        403 => ("Forbidden", "forbidden\n"),
         404 => ("Not Found", "not found\n"),
         405 => ("Method Not Allowed", "method not allowed\n"),
         414 => ("URI Too Long", "uri too long\n"),

@@ -10,23 +10,24 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::Hub;
 use crate::encode::EventName;
-use crate::replay::ReplayLog;
+use crate::replay::{Interest, TopicLog, Topics};
 
 /// The replay log every connection of a server shares, with the wake-ups that tell them about
 /// publishes; usable from async tasks (`io::server::serve`) and from threads
 /// (`io::server::serve_blocking`) at once.
 ///
-/// Every publish, and every [`StdHub::notify`], changes the [version](Hub::version) and wakes
-/// every waiting connection, which then draws its new events and runs its
-/// [`poll_commands`](super::server::Handler::poll_commands). The [`Hub::changed`] future is
-/// cancel-safe: dropped before it completes, it takes its waker with it, so the waker table
-/// holds one entry per connection that is waiting, no more.
+/// Every publish changes the [version](Hub::version) and wakes the waiting connections whose
+/// topics it may concern (by their [`Interest`]), which then draw their new events and run their
+/// [`poll_commands`](super::server::Handler::poll_commands); a publish to a topic nobody
+/// follows wakes nobody. [`StdHub::notify`] wakes every connection. The [`Hub::changed`]
+/// future is cancel-safe: dropped before it completes, it takes its waker with it, so the
+/// waker table holds one entry per connection that is waiting, no more.
 ///
 /// # Examples
 ///
 /// ```
 /// use sansse::io::{Hub, StdHub};
-/// use sansse::replay::{ReplayLog, Ring};
+/// use sansse::replay::{Interest, Ring};
 ///
 /// let hub = StdHub::new(Ring::<64, 8192>::new(1));
 /// let seen = hub.version();
@@ -34,7 +35,7 @@ use crate::replay::ReplayLog;
 /// assert_eq!(seq.get(), 1);
 /// assert_ne!(hub.version(), seen);
 /// // A connection that saw `seen` is woken at once.
-/// smol::block_on(hub.changed(seen));
+/// smol::block_on(hub.changed(seen, Interest::ALL));
 /// # Ok::<(), sansse::replay::PublishError>(())
 /// ```
 pub struct StdHub<L> {
@@ -47,7 +48,8 @@ struct State<L> {
     version: u64,
     /// Key for the next waiter's waker.
     next_key: u64,
-    wakers: HashMap<u64, Waker>,
+    /// Each waiting connection's waker and what it follows.
+    wakers: HashMap<u64, (Waker, Interest)>,
 }
 
 impl<L> StdHub<L> {
@@ -71,7 +73,7 @@ impl<L> StdHub<L> {
     pub fn update<T>(&self, f: impl FnOnce(&mut L) -> T) -> T {
         let mut state = self.lock();
         let out = f(&mut state.log);
-        self.bump(state);
+        self.bump(state, Interest::ALL);
         out
     }
 
@@ -79,7 +81,7 @@ impl<L> StdHub<L> {
     /// application tells connections to look at a command meant for them (see
     /// [`Handler::poll_commands`](super::server::Handler::poll_commands)).
     pub fn notify(&self) {
-        self.bump(self.lock());
+        self.bump(self.lock(), Interest::ALL);
     }
 
     /// Blocks the calling thread until the version differs from `seen` or `deadline` passes,
@@ -113,20 +115,30 @@ impl<L> StdHub<L> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Moves the version on and wakes everyone, waking outside the lock.
-    fn bump(&self, mut state: MutexGuard<'_, State<L>>) {
+    /// Moves the version on and wakes the connections `change` may concern, outside the
+    /// lock. Blocked threads are all woken: they re-check the version and wait again.
+    fn bump(&self, mut state: MutexGuard<'_, State<L>>, change: Interest) {
         state.version = state.version.wrapping_add(1);
-        let wakers = core::mem::take(&mut state.wakers);
+        let mut woken = std::vec::Vec::new();
+        state.wakers.retain(|_, (waker, interest)| {
+            if interest.intersects(change) {
+                woken.push(waker.clone());
+                false
+            } else {
+                true
+            }
+        });
         drop(state);
         self.changed.notify_all();
-        for waker in wakers.into_values() {
+        for waker in woken {
             waker.wake();
         }
     }
 }
 
-impl<L: ReplayLog> StdHub<L> {
-    /// Publishes an event to the log and wakes every connection.
+impl<L: TopicLog> StdHub<L> {
+    /// Publishes an event to the [default topic](crate::replay::Topic::DEFAULT) and wakes its
+    /// followers.
     ///
     /// # Errors
     ///
@@ -136,14 +148,29 @@ impl<L: ReplayLog> StdHub<L> {
         name: Option<EventName<'_>>,
         data: &str,
     ) -> Result<L::Position, L::PublishError> {
+        self.publish_to(&Topics::default(), name, data)
+    }
+
+    /// Publishes one event to every topic of `topics` and wakes the connections following any
+    /// of them (and, rarely, a few others: see [`Interest`]).
+    ///
+    /// # Errors
+    ///
+    /// The log's publish error; nothing is published and nobody is woken.
+    pub fn publish_to(
+        &self,
+        topics: &Topics,
+        name: Option<EventName<'_>>,
+        data: &str,
+    ) -> Result<L::Position, L::PublishError> {
         let mut state = self.lock();
-        let position = state.log.publish(name, data)?;
-        self.bump(state);
+        let position = state.log.publish_to(topics, name, data)?;
+        self.bump(state, topics.interest());
         Ok(position)
     }
 }
 
-impl<L: ReplayLog> Hub for StdHub<L> {
+impl<L: TopicLog> Hub for StdHub<L> {
     type Log = L;
 
     fn with_log<T>(&self, f: impl FnOnce(&L) -> T) -> T {
@@ -154,10 +181,11 @@ impl<L: ReplayLog> Hub for StdHub<L> {
         self.lock().version
     }
 
-    fn changed(&self, seen: u64) -> impl Future<Output = ()> {
+    fn changed(&self, seen: u64, interest: Interest) -> impl Future<Output = ()> {
         Waiter {
             hub: self,
             seen,
+            interest,
             key: None,
         }
     }
@@ -178,6 +206,7 @@ impl<L> fmt::Debug for StdHub<L> {
 struct Waiter<'h, L> {
     hub: &'h StdHub<L>,
     seen: u64,
+    interest: Interest,
     key: Option<u64>,
 }
 
@@ -199,10 +228,12 @@ impl<L> Future for Waiter<'_, L> {
             key
         });
         match state.wakers.get_mut(&key) {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            Some(waker) => waker.clone_from(cx.waker()),
+            Some((waker, _)) if waker.will_wake(cx.waker()) => {}
+            Some((waker, _)) => waker.clone_from(cx.waker()),
             None => {
-                state.wakers.insert(key, cx.waker().clone());
+                state
+                    .wakers
+                    .insert(key, (cx.waker().clone(), this.interest));
             }
         }
         Poll::Pending
@@ -245,11 +276,11 @@ mod tests {
         let count = Arc::new(Count(0.into()));
         let waker = Waker::from(count.clone());
         let seen = hub.version();
-        let mut first = core::pin::pin!(hub.changed(seen));
+        let mut first = core::pin::pin!(hub.changed(seen, Interest::ALL));
         assert_eq!(poll_once(first.as_mut(), &waker), Poll::Pending);
         assert_eq!(poll_once(first.as_mut(), &waker), Poll::Pending);
         {
-            let mut second = core::pin::pin!(hub.changed(seen));
+            let mut second = core::pin::pin!(hub.changed(seen, Interest::ALL));
             assert_eq!(poll_once(second.as_mut(), &waker), Poll::Pending);
             assert_eq!(hub.lock().wakers.len(), 2);
         }
@@ -260,6 +291,29 @@ mod tests {
         assert_eq!(count.0.load(core::sync::atomic::Ordering::SeqCst), 1);
         assert_eq!(poll_once(first.as_mut(), &waker), Poll::Ready(()));
         assert!(hub.lock().wakers.is_empty());
+    }
+
+    #[test]
+    fn a_publish_wakes_only_the_followers_of_its_topics() {
+        let hub = StdHub::new(Ring::<8, 1024>::new(1));
+        let (alice, bob) = (Topics::one("alice").unwrap(), Topics::one("bob").unwrap());
+        assert!(
+            !alice.interest().intersects(bob.interest()),
+            "distinct buckets"
+        );
+        let count = Arc::new(Count(0.into()));
+        let waker = Waker::from(count.clone());
+        let seen = hub.version();
+        let mut waiting = core::pin::pin!(hub.changed(seen, bob.interest()));
+        assert_eq!(poll_once(waiting.as_mut(), &waker), Poll::Pending);
+
+        hub.publish_to(&alice, None, "for alice").unwrap();
+        assert_eq!(count.0.load(core::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(hub.lock().wakers.len(), 1);
+
+        hub.publish_to(&bob, None, "for bob").unwrap();
+        assert_eq!(count.0.load(core::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(poll_once(waiting.as_mut(), &waker), Poll::Ready(()));
     }
 
     #[test]

@@ -40,7 +40,7 @@ use core::future::Future;
 use core::pin::pin;
 use core::task::{Context, Poll};
 
-use crate::replay::ReplayLog;
+use crate::replay::{Interest, TopicLog};
 use crate::time::Instant;
 
 pub mod client;
@@ -127,7 +127,7 @@ pub trait Timer {
 /// use core::task::{Poll, Waker};
 /// use sansse::encode::EventName;
 /// use sansse::io::Hub;
-/// use sansse::replay::{ReplayLog, Ring};
+/// use sansse::replay::{Interest, Ring};
 ///
 /// struct OneHub {
 ///     log: RefCell<Ring<16, 1024>>,
@@ -156,7 +156,7 @@ pub trait Timer {
 ///         self.version.get()
 ///     }
 ///
-///     fn changed(&self, seen: u64) -> impl Future<Output = ()> {
+///     fn changed(&self, seen: u64, _interest: Interest) -> impl Future<Output = ()> {
 ///         poll_fn(move |cx| {
 ///             if self.version.get() != seen {
 ///                 return Poll::Ready(());
@@ -175,7 +175,7 @@ pub trait Timer {
 /// ```
 pub trait Hub {
     /// The replay log the sessions read.
-    type Log: ReplayLog;
+    type Log: TopicLog;
 
     /// Runs `f` with the log borrowed. Shells call it only to accept a request or to copy
     /// events out, never across an `.await`, so a plain `RefCell` or a blocking mutex is enough.
@@ -187,9 +187,14 @@ pub trait Hub {
 
     /// Completes once [`Hub::version`] differs from `seen`, at once if it already does.
     ///
+    /// `interest` summarises the topics the waiting connection follows
+    /// ([`Topics::interest`](crate::replay::Topics::interest); [`Interest::ALL`] before it has
+    /// chosen): a hub may leave it asleep through publishes that do not intersect it, as
+    /// [`StdHub`] does, or wake it for every change, as a hub for one connection may.
+    ///
     /// Must be cancel-safe: shells drop it whenever bytes or a deadline come first. A spurious
     /// completion costs a turn of the loop, nothing more.
-    fn changed(&self, seen: u64) -> impl Future<Output = ()>;
+    fn changed(&self, seen: u64, interest: Interest) -> impl Future<Output = ()>;
 }
 
 /// Which of two futures finished first.

@@ -75,7 +75,7 @@ use core::fmt;
 use core::ops::{ControlFlow, Range};
 
 use crate::http::{ErrorResponse, RequestHead};
-use crate::replay::{Cursor, ReplayLog};
+use crate::replay::{Cursor, ReplayLog, TopicLog, Topics};
 use crate::server::{
     AcceptError, AcceptOptions, CloseReason, RejectError, ServerConfig, ServerSession,
     SessionEvent, State, TransmitError,
@@ -158,6 +158,11 @@ pub enum Answer<'buf> {
     /// event-stream request (`GET` only, and an `Accept` that allows `text/event-stream`) with
     /// the matching error response.
     Accept(AcceptOptions<'buf>),
+    /// Open the event stream as [`Answer::Accept`] does, reading only the events of these
+    /// topics: the ones the application granted this request (see
+    /// [`Topics::from_query`](crate::replay::Topics::from_query) for reading what it asks for).
+    /// `Accept` is the same with [`Topics::default`], the default topic alone.
+    Follow(AcceptOptions<'buf>, Topics),
     /// Send this error response and close.
     Reject(ErrorResponse<'buf>),
     /// Not an event stream: the loop returns [`Served::Handoff`] and the caller answers the
@@ -489,15 +494,17 @@ where
     let mut unflushed = 0;
     let mut confirmed = 0;
     let mut body = 0..0;
+    // What the stream reads, once the answer says; until then only commands wake it.
+    let mut topics = Topics::default();
     loop {
         let now = timer.now();
         let seen = hub.version();
-        if let Some(served) = drain_events(now, session, hub, handler, &body)? {
+        if let Some(served) = drain_events(now, session, hub, handler, &body, &mut topics)? {
             return Ok(served);
         }
         handler.poll_commands(now, session);
         if pending.is_empty() && unflushed == 0 {
-            pending = 0..fill(now, session, hub, tx)?;
+            pending = 0..fill(now, session, hub, &topics, tx)?;
         }
         let deadline = session.poll_timeout();
         if !pending.is_empty() {
@@ -538,7 +545,10 @@ where
             }
             continue;
         }
-        let wait = select(sleep_until(timer, deadline), hub.changed(seen));
+        let wait = select(
+            sleep_until(timer, deadline),
+            hub.changed(seen, topics.interest()),
+        );
         match select(stream.read(rx), wait).await {
             Either::Left(Ok(0)) => session.handle_eof(timer.now()),
             Either::Left(Ok(n)) => {
@@ -585,6 +595,7 @@ fn drain_events<'buf, H, A>(
     hub: &H,
     handler: &mut A,
     body: &Range<usize>,
+    topics: &mut Topics,
 ) -> Result<Option<Served>, ServeError>
 where
     H: Hub,
@@ -603,7 +614,13 @@ where
                     Answer::Accept(options) => {
                         // A refusal (not GET, a wrong Accept) is an answer too: the error
                         // response goes out and the session closes.
-                        hub.with_log(|log| session.accept(now, log, options))
+                        *topics = Topics::default();
+                        hub.with_log(|log| session.accept(now, &log.following(topics), options))
+                            .map_err(ServeError::Accept)?;
+                    }
+                    Answer::Follow(options, granted) => {
+                        *topics = granted;
+                        hub.with_log(|log| session.accept(now, &log.following(topics), options))
                             .map_err(ServeError::Accept)?;
                     }
                     Answer::Reject(response) => {
@@ -627,9 +644,11 @@ fn fill<H: Hub>(
     now: Instant,
     session: &mut ServerSession<'_, <H::Log as ReplayLog>::Cursor>,
     hub: &H,
+    topics: &Topics,
     tx: &mut [u8],
 ) -> Result<usize, ServeError> {
     hub.with_log(|log| {
+        let log = &log.following(topics);
         let mut len = 0;
         while len < tx.len() {
             match session.poll_transmit(now, log, &mut tx[len..]) {
@@ -736,12 +755,20 @@ mod tests {
             &hub,
             &mut CloseOnAccept,
             &(0..0),
+            &mut Topics::default(),
         );
 
         assert_eq!(served, Ok(None));
         assert_eq!(session.state(), State::Closing);
         let mut tx = [0u8; 512];
-        let n = fill(Instant::ZERO, &mut session, &hub, &mut tx).unwrap();
+        let n = fill(
+            Instant::ZERO,
+            &mut session,
+            &hub,
+            &Topics::default(),
+            &mut tx,
+        )
+        .unwrap();
         assert!(tx[..n].ends_with(b"0\r\n\r\n"), "a graceful end of body");
     }
 

@@ -23,7 +23,7 @@ use crate::http::{
     CHUNK_HEADER_MAX, ErrorResponse, ResponseWriteError, StreamResponse, encode_last_chunk,
     frame_chunk_in_place,
 };
-use crate::replay::{Gap, GapEvent, MAX_ID_LEN, Next, ReplayLog, Resume};
+use crate::replay::{Gap, GapEvent, GapTopics, MAX_ID_LEN, Next, ReplayLog, Resume};
 
 use super::config::{OverrunPolicy, ServerConfig};
 use super::error::TransmitError;
@@ -77,7 +77,7 @@ enum Unit<'r, 'buf> {
     ErrorHead(ErrorResponse<'buf>),
     Retry(u64),
     Announce(Duration),
-    Gap(Gap, EventIdBuf<MAX_ID_LEN>),
+    Gap(Gap, EventIdBuf<MAX_ID_LEN>, GapTopics<'r>),
     Event(&'r [u8]),
     KeepAlive,
     CloseEvent(Message<'buf>),
@@ -229,7 +229,7 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
             match write_unit(&unit, &gap_event, target) {
                 Ok(written) => {
                     end += written;
-                    if let Unit::Gap(gap, _) = unit {
+                    if let Unit::Gap(gap, ..) = unit {
                         on_gap(gap);
                     }
                     self.commit(&unit, ring);
@@ -309,7 +309,11 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
         }
         if let Some(cursor) = &self.cursor {
             if let Some(gap) = self.gap {
-                return Some(Unit::Gap(gap, ring.resume_id(cursor)));
+                return Some(Unit::Gap(
+                    gap,
+                    ring.resume_id(cursor),
+                    ring.gap_topics(gap, cursor),
+                ));
             }
             if let Next::Event(bytes) = ring.peek(cursor) {
                 return Some(Unit::Event(bytes));
@@ -381,8 +385,8 @@ fn write_unit(
         Unit::Announce(interval) => Comment::new(&keepalive_comment(*interval))
             .encode(buf)
             .map_err(encode_needed),
-        Unit::Gap(gap, id) => gap_event
-            .encode(*gap, Some(id.as_id()), buf)
+        Unit::Gap(gap, id, topics) => gap_event
+            .encode_for(*gap, Some(id.as_id()), *topics, buf)
             .map_err(encode_needed),
         Unit::Event(bytes) => copy(bytes, buf),
         Unit::KeepAlive => copy(KEEPALIVE_COMMENT, buf),

@@ -14,7 +14,7 @@ use std::time::Instant as StdInstant;
 
 use sansse::io::server::{Answer, ServeError, Served, Server};
 use sansse::io::{FuturesIo, StdHub};
-use sansse::replay::{Cursor, ReplayLog};
+use sansse::replay::{Cursor, TopicLog};
 use sansse::server::{AcceptOptions, CloseReason, ServerConfig};
 
 use crate::server_support::{Listener, Seen, Wire};
@@ -89,7 +89,7 @@ pub(crate) fn with_server<L>(
     config: ServerConfig<'static>,
     test: impl FnOnce(&Running),
 ) where
-    L: ReplayLog<Cursor = Cursor> + Send,
+    L: TopicLog<Cursor = Cursor> + Send,
 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let running = Running {
@@ -138,7 +138,7 @@ async fn connection<L, T>(
     server: &Server<'static, T>,
     running: &Running,
 ) where
-    L: ReplayLog<Cursor = Cursor>,
+    L: TopicLog<Cursor = Cursor>,
     T: sansse::io::Timer + Clone,
 {
     let mut target = String::new();
@@ -165,7 +165,7 @@ pub(crate) fn with_blocking_server<L>(
     config: ServerConfig<'static>,
     test: impl FnOnce(&Running),
 ) where
-    L: ReplayLog<Cursor = Cursor> + Send,
+    L: TopicLog<Cursor = Cursor> + Send,
 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let running = Running {

@@ -20,7 +20,7 @@ use super::{
 };
 use crate::http::RequestHead;
 use crate::io::{Hub, StdHub};
-use crate::replay::ReplayLog;
+use crate::replay::{TopicLog, Topics};
 use crate::server::{ServerSession, State};
 use crate::time::{Instant, StdOrigin};
 
@@ -66,7 +66,7 @@ pub fn serve_blocking<L, D>(
     decide: D,
 ) -> Result<Served, ServeError>
 where
-    L: ReplayLog,
+    L: TopicLog,
     D: FnMut(&RequestHead<'_>) -> Answer<'static>,
 {
     Server::new().serve_blocking(stream, hub, decide)
@@ -92,7 +92,7 @@ impl<'c, T> Server<'c, T> {
         decide: D,
     ) -> Result<Served, ServeError>
     where
-        L: ReplayLog,
+        L: TopicLog,
         D: FnMut(&RequestHead<'_>) -> Answer<'c>,
     {
         let (mut stream, mut decide) = (stream, decide);
@@ -119,7 +119,7 @@ impl<'c, T> Server<'c, T> {
     ) -> Result<Served, ServeError>
     where
         'c: 's,
-        L: ReplayLog,
+        L: TopicLog,
         A: Handler<'s, L::Cursor>,
     {
         let origin = StdOrigin::now();
@@ -140,7 +140,7 @@ fn run_blocking<'buf, L, A>(
     tx: &mut [u8],
 ) -> Result<Served, ServeError>
 where
-    L: ReplayLog,
+    L: TopicLog,
     A: Handler<'buf, L::Cursor>,
 {
     // A zero-length read returns 0 at once, which would read as the end of the stream.
@@ -148,15 +148,16 @@ where
     let rx = if rx.is_empty() { &mut one[..] } else { rx };
     let mut pending: Range<usize> = 0..0;
     let mut body = 0..0;
+    let mut topics = Topics::default();
     loop {
         let now = origin.current();
         let seen = hub.version();
-        if let Some(served) = drain_events(now, session, hub, handler, &body)? {
+        if let Some(served) = drain_events(now, session, hub, handler, &body, &mut topics)? {
             return Ok(served);
         }
         handler.poll_commands(now, session);
         if pending.is_empty() {
-            pending = 0..fill(now, session, hub, tx)?;
+            pending = 0..fill(now, session, hub, &topics, tx)?;
         }
         let deadline = session.poll_timeout();
         if !pending.is_empty() {
