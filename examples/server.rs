@@ -1,6 +1,7 @@
-//! A broadcast hub on smol: every `GET /events` stream reads one shared ring, with keep-alives,
-//! `Last-Event-ID` resume and leases; `POST /publish` appends to it; `GET /` is a page whose
-//! EventSource shows the events live.
+//! A hub of topics on smol: every `GET /events` stream follows one or more topics of one shared
+//! ring, with keep-alives, `Last-Event-ID` resume across its topics and leases; `POST /publish`
+//! appends to topics; private topics need a token; `GET /` is a page whose EventSource shows
+//! the topics a person picks, live.
 //!
 //! ```text
 //! cargo run --example server --features futures-io-0.3 -- [OPTIONS]
@@ -19,6 +20,9 @@
 //!   --tls-cert FILE         serve https: the certificate chain (PEM, server certificate
 //!                           first); needs --tls-key and the `tls` feature
 //!   --tls-key FILE          the private key of --tls-cert (PEM)
+//!   --topic-token TOPIC=TOKEN  make TOPIC private: following it needs
+//!                           `Authorization: Bearer TOKEN` or the cookie `sansse_token=TOKEN`
+//!                           (repeatable)
 //! ```
 //!
 //! Over TLS: `cargo run --example server --features tls -- --tls-cert cert.pem --tls-key
@@ -30,11 +34,19 @@
 //!
 //! Endpoints (every response carries `Access-Control-Allow-Origin: *`):
 //!
-//! - `GET /events[?client=ID]`: the event stream. Replays after `Last-Event-ID`; a gap event
-//!   (`sansse-gap`) when the ring cannot.
-//! - `POST /publish[?event=NAME]`: the body (UTF-8, at most 8 KiB, with `Content-Length`)
-//!   becomes one event's data; answers `200` with the new id. `413` when too large, `411`
-//!   without a length, `400` for a bad name or body.
+//! - `GET /events[?client=ID][&topic=T..]`: the event stream of the topics named (the default
+//!   topic without any), interleaved in publish order. Replays after `Last-Event-ID`, one id for
+//!   all of them; a gap event (`sansse-gap`, naming this stream's topics that could not be
+//!   replayed) when the ring cannot. A private topic without credentials is refused with `401`,
+//!   with wrong ones `403`, before any stream starts; a bad topic name is a `400`.
+//! - `POST /publish[?event=NAME][&topic=T..]`: the body (UTF-8, at most 8 KiB, with
+//!   `Content-Length`) becomes one event's data, published once to every topic named (the
+//!   default topic without any); answers `200` with the new id. `413` when too large, `411`
+//!   without a length, `400` for a bad name, topic or body.
+//!
+//! Memory: one ring of 4096 events in 1 MiB holds the history of every topic (oldest evicted
+//! first), so publishing to any number of topics never grows the server; a topic costs
+//! nothing once its last event is evicted.
 //! - `POST /ping?client=ID`: renews the lease of that client's streams; `204`, or `404` when no
 //!   stream of that client is open.
 //! - `GET /[?expect=N][&client=ID][&types=a,b]`: the page. With `expect`, once N events arrived
@@ -56,7 +68,7 @@ use sansse::encode::EventName;
 use sansse::http::{ErrorResponse, RequestHead};
 use sansse::io::server::{Answer, Handler, Served, Server, ServerStorage};
 use sansse::io::{FuturesIo, Hub, StdHub, StdTimer};
-use sansse::replay::{EventSeq, Interest, PublishError, Ring};
+use sansse::replay::{EventSeq, Interest, PublishError, Ring, Topics};
 use sansse::server::{
     AcceptOptions, CloseOptions, ServerConfig, ServerSession, SessionEvent, StreamStart,
 };
@@ -64,8 +76,8 @@ use sansse::time::StdOrigin;
 use smol::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use smol::{Async, LocalExecutor};
 
-/// The shared ring: up to 1024 events in 256 KiB.
-type Log = Ring<1024, 262_144>;
+/// The shared ring, every topic's history: up to 4096 events in 1 MiB.
+type Log = Ring<4096, 1_048_576>;
 /// Largest `POST /publish` body.
 const MAX_BODY: usize = 8 * 1024;
 /// Per-connection output buffer: the largest event (a body of line breaks encodes to seven
@@ -78,6 +90,11 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 static CORS: [(&str, &str); 1] = [("Access-Control-Allow-Origin", "*")];
+/// A `401` carries the challenge RFC 9110 requires, and CORS so a page can read it.
+static CHALLENGE: [(&str, &str); 2] = [
+    ("WWW-Authenticate", "Bearer"),
+    ("Access-Control-Allow-Origin", "*"),
+];
 
 fn main() {
     let options = match Options::parse(std::env::args().skip(1)) {
@@ -306,13 +323,19 @@ impl App {
         }
     }
 
-    /// Publishes to every stream; the `--drop-after`-th publish also closes them all once.
-    fn publish(&self, name: Option<EventName<'_>>, data: &str) -> Result<EventSeq, PublishError> {
-        let seq = self.hub.publish(name, data)?;
+    /// Publishes to the streams following `topics`; the `--drop-after`-th publish also
+    /// closes every stream once.
+    fn publish(
+        &self,
+        topics: &Topics,
+        name: Option<EventName<'_>>,
+        data: &str,
+    ) -> Result<EventSeq, PublishError> {
+        let seq = self.hub.publish_to(topics, name, data)?;
         let id = self.hub.with_log(|log| log.id_of(seq));
         let kind = name.map_or("message", |name| name.as_str());
         self.log(format_args!(
-            "publish {} {kind} {data:?}",
+            "publish {} {kind} {topics:?} {data:?}",
             id.as_id().as_str()
         ));
         self.published.set(self.published.get() + 1);
@@ -328,6 +351,76 @@ impl App {
         let ms = self.origin.current().as_millis();
         eprintln!("[{ms:>7}ms] {message}");
     }
+
+    /// Whether `request` may follow every topic of `topics`: `401` when a private one is asked
+    /// for without any credentials, `403` when the credentials do not open one of them.
+    fn authorize(
+        &self,
+        topics: &Topics,
+        request: &RequestHead<'_>,
+    ) -> Result<(), ErrorResponse<'static>> {
+        let credentials = Credentials::of(request);
+        for topic in topics.iter() {
+            let Some(token) = self.options.token_of(topic.as_str()) else {
+                continue;
+            };
+            if credentials.is_empty() {
+                return Err(ErrorResponse::unauthorized().headers(&CHALLENGE));
+            }
+            if !credentials.open(token) {
+                return Err(ErrorResponse::forbidden().headers(&CORS));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The tokens a request presents: a bearer token and the `sansse_token` cookie (browsers'
+/// EventSource cannot set headers, but sends cookies).
+struct Credentials<'a> {
+    bearer: Option<&'a [u8]>,
+    cookie: Option<&'a [u8]>,
+}
+
+impl<'a> Credentials<'a> {
+    fn of(request: &RequestHead<'a>) -> Self {
+        let bearer = request.header("authorization").and_then(|value| {
+            let (scheme, token) = value.split_at(value.len().min(7));
+            scheme
+                .eq_ignore_ascii_case(b"bearer ")
+                .then(|| token.trim_ascii())
+        });
+        let cookie = request.header("cookie").and_then(|value| {
+            value.split(|&b| b == b';').find_map(|pair| {
+                pair.trim_ascii()
+                    .strip_prefix(b"sansse_token=")
+                    .map(<[u8]>::trim_ascii)
+            })
+        });
+        Self { bearer, cookie }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bearer.is_none() && self.cookie.is_none()
+    }
+
+    /// Whether either credential is `token`.
+    fn open(&self, token: &str) -> bool {
+        [self.bearer, self.cookie]
+            .into_iter()
+            .flatten()
+            .any(|given| same_secret(given, token.as_bytes()))
+    }
+}
+
+/// Compares a presented token with a secret in time that does not depend on where they differ,
+/// so response timing does not reveal the secret a byte at a time.
+fn same_secret(given: &[u8], secret: &[u8]) -> bool {
+    let mut diff = u8::from(given.len() != secret.len());
+    for (n, &byte) in secret.iter().enumerate() {
+        diff |= byte ^ given.get(n).copied().unwrap_or(!byte);
+    }
+    diff == 0
 }
 
 /// The built-in publisher: `tick <n>` every `every`, from the first stream's opening on.
@@ -341,7 +434,7 @@ async fn publisher(app: &App, every: Duration) {
     while app.options.publish_count.is_none_or(|count| n < count) {
         smol::Timer::after(every).await;
         n += 1;
-        if let Err(error) = app.publish(Some(tick), &format!("tick {n}")) {
+        if let Err(error) = app.publish(&Topics::default(), Some(tick), &format!("tick {n}")) {
             app.log(format_args!("publish failed: {error}"));
         }
     }
@@ -415,13 +508,22 @@ impl<'buf> Handler<'buf> for Conn<'_> {
         match path {
             "/events" => {
                 self.client = query_param(request.query(), "client");
+                let topics = Topics::from_query(request.query().unwrap_or(""));
                 self.app.log(format_args!(
-                    "#{id} {method} /events client={} last-event-id={}",
+                    "#{id} {method} /events client={} topics={topics:?} last-event-id={}",
                     self.client.as_deref().unwrap_or("-"),
                     request.last_event_id().unwrap_or("-"),
                 ));
+                let Ok(topics) = topics else {
+                    return Answer::Reject(ErrorResponse::bad_request().headers(&CORS));
+                };
+                if let Err(refusal) = self.app.authorize(&topics, request) {
+                    self.app
+                        .log(format_args!("#{id} refused: {}", refusal.status_code()));
+                    return Answer::Reject(refusal);
+                }
                 // The checks answer anything but GET with 405.
-                Answer::Accept(AcceptOptions::new().with_headers(&CORS))
+                Answer::Follow(AcceptOptions::new().with_headers(&CORS), topics)
             }
             "/" | "/publish" | "/ping" => {
                 self.handed = Handed::of(request);
@@ -569,6 +671,10 @@ async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
         Some(Ok(name)) => Some(name),
         Some(Err(_)) => return (400, plain(400, "Bad Request", "bad event name\n")),
     };
+    let topics = match Topics::from_query(request.query.as_deref().unwrap_or("")) {
+        Ok(topics) => topics,
+        Err(error) => return (400, plain(400, "Bad Request", &format!("{error}\n"))),
+    };
     let mut body = body_start[..body_start.len().min(length)].to_vec();
     let read_rest = async {
         let mut buf = [0u8; 1024];
@@ -591,7 +697,7 @@ async fn publish<S: AsyncRead + AsyncWrite + Unpin>(
     let Ok(data) = core::str::from_utf8(&body) else {
         return (400, plain(400, "Bad Request", "body is not UTF-8\n"));
     };
-    match app.publish(name, data) {
+    match app.publish(&topics, name, data) {
         Ok(seq) => {
             let id = app.hub.with_log(|log| log.id_of(seq));
             (200, plain(200, "OK", &format!("{}\n", id.as_id().as_str())))
@@ -746,13 +852,32 @@ struct Options {
     drop_after: Option<u64>,
     tls_cert: Option<String>,
     tls_key: Option<String>,
+    /// Private topics and their tokens.
+    topic_tokens: Vec<(String, Secret)>,
+}
+
+/// A token, kept out of the start-up log that prints the options.
+struct Secret(String);
+
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("<secret>")
+    }
 }
 
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--epoch N] [--retry MS] [--keepalive MS] \
                      [--lease MS] [--max-connections N] [--publish-every MS] [--publish-count N] \
-                     [--drop-after N] [--tls-cert FILE --tls-key FILE]";
+                     [--drop-after N] [--tls-cert FILE --tls-key FILE] [--topic-token TOPIC=TOKEN]..";
 
 impl Options {
+    /// The token of a private topic.
+    fn token_of(&self, topic: &str) -> Option<&str> {
+        self.topic_tokens
+            .iter()
+            .find(|(private, _)| private == topic)
+            .map(|(_, token)| token.0.as_str())
+    }
+
     /// The options, or `Err(None)` for `--help`, or what is wrong.
     fn parse(args: impl Iterator<Item = String>) -> Result<Self, Option<String>> {
         Self::parse_flags(args).map_err(|message| (message != "--help").then_some(message))
@@ -775,6 +900,7 @@ impl Options {
             drop_after: None,
             tls_cert: None,
             tls_key: None,
+            topic_tokens: Vec::new(),
         };
         while let Some(flag) = args.next() {
             if flag == "--help" || flag == "-h" {
@@ -801,6 +927,17 @@ impl Options {
                 "--drop-after" => options.drop_after = Some(number()?),
                 "--tls-cert" => options.tls_cert = Some(value.clone()),
                 "--tls-key" => options.tls_key = Some(value.clone()),
+                "--topic-token" => {
+                    let (topic, token) = value
+                        .split_once('=')
+                        .filter(|(topic, token)| {
+                            sansse::replay::Topic::new(topic).is_ok() && !token.is_empty()
+                        })
+                        .ok_or(format!("--topic-token: not TOPIC=TOKEN: {value}"))?;
+                    options
+                        .topic_tokens
+                        .push((topic.to_owned(), Secret(token.to_owned())));
+                }
                 _ => return Err(format!("unknown option {flag}")),
             }
         }
@@ -820,6 +957,16 @@ const PAGE: &str = r#"<!doctype html>
   #status { color: #555; }
 </style>
 <h1>sansse hub</h1>
+<form id="follow">
+  <label>follow topics <input name="topics" placeholder="default" size="30"></label>
+  <label>token <input name="token" type="password" size="12"></label>
+  <button>follow</button>
+</form>
+<form id="publish">
+  <label>publish to <input name="topics" placeholder="default" size="20"></label>
+  <label>data <input name="data" size="30"></label>
+  <button>publish</button>
+</form>
 <p id="status">connecting</p>
 <pre id="result"></pre>
 <table><thead><tr><th>type</th><th>id</th><th>data</th></tr></thead><tbody id="events"></tbody></table>
@@ -829,11 +976,34 @@ const query = new URLSearchParams(location.search);
 const expect = Number(query.get('expect') || 0);
 const client = query.get('client') || 'page-' + Math.random().toString(36).slice(2, 10);
 const types = new Set(['message', 'tick', 'sansse-gap', ...(query.get('types') || '').split(',').filter(Boolean)]);
+// Topics come as repeated `topic` parameters, the way `/events` takes them.
+const topics = query.getAll('topic');
+const topicQuery = (names) => names.map((t) => '&topic=' + encodeURIComponent(t)).join('');
+const splitNames = (text) => text.split(',').map((t) => t.trim()).filter(Boolean);
 const seen = [], resumedFrom = [];
 let opens = 0, errors = 0, lastId = '', done = false;
-const status = (text) => { document.getElementById('status').textContent = `${text} (client ${client})`; };
+const status = (text) => {
+  const following = topics.length ? topics.join(', ') : 'default';
+  document.getElementById('status').textContent = `${text} (client ${client}, topics ${following})`;
+};
 
-const source = new EventSource('/events?client=' + encodeURIComponent(client));
+// Following other topics reloads the page with them; a token goes in the cookie the server
+// reads, since EventSource cannot send an Authorization header.
+const follow = document.getElementById('follow');
+follow.topics.value = topics.join(', ');
+follow.onsubmit = (event) => {
+  event.preventDefault();
+  if (follow.token.value) document.cookie = 'sansse_token=' + encodeURIComponent(follow.token.value) + '; path=/; SameSite=Strict';
+  location.search = '?client=' + encodeURIComponent(client) + topicQuery(splitNames(follow.topics.value));
+};
+const publish = document.getElementById('publish');
+publish.onsubmit = async (event) => {
+  event.preventDefault();
+  const response = await fetch('/publish?x=1' + topicQuery(splitNames(publish.topics.value)), { method: 'POST', body: publish.data.value });
+  status(`published: ${response.status} ${(await response.text()).trim()}`);
+};
+
+const source = new EventSource('/events?client=' + encodeURIComponent(client) + topicQuery(topics));
 source.onopen = () => {
   opens += 1;
   // The browser resumes with the last id it saw, which the server logs.
@@ -861,9 +1031,11 @@ function finish() {
   done = true;
   source.close();
   const problems = [];
+  // Ids count every topic's events: one broadcast is contiguous, a few topics only increase.
   const seqs = seen.map((event) => Number(event.id.split('-')[1]));
   for (let i = 1; i < seqs.length; i++) {
-    if (seqs[i] !== seqs[i - 1] + 1) problems.push(`seq-${seqs[i - 1]}-then-${seqs[i]}`);
+    const next = topics.length ? seqs[i] > seqs[i - 1] : seqs[i] === seqs[i - 1] + 1;
+    if (!next) problems.push(`seq-${seqs[i - 1]}-then-${seqs[i]}`);
   }
   if (seen.some((event) => event.type === 'sansse-gap')) problems.push('gap-event');
   const verdict = problems.length ? 'fail ' + problems.join(',') : 'ok';

@@ -44,3 +44,69 @@ pub(crate) fn build_example(name: &str) -> PathBuf {
     assert!(binary.exists(), "no {}", binary.display());
     binary
 }
+
+/// `examples/server` as a child process on a free loopback port, killed when dropped.
+#[allow(
+    dead_code,
+    reason = "not every test that builds examples runs the server"
+)]
+pub(crate) struct ExampleServer {
+    child: std::process::Child,
+    /// Where it listens.
+    pub(crate) addr: std::net::SocketAddr,
+}
+
+#[allow(
+    dead_code,
+    reason = "not every test that builds examples runs the server"
+)]
+impl ExampleServer {
+    /// Starts it with `args` (plus `--addr 127.0.0.1:0`) and waits for its first line.
+    pub(crate) fn start(args: &[&str]) -> Self {
+        use std::io::BufRead as _;
+        let binary = build_example("server");
+        let mut child = Command::new(&binary)
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|error| panic!("cannot run {}: {error}", binary.display()));
+        let mut line = String::new();
+        let stdout = child.stdout.take().unwrap();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .and_then(|addr| addr.parse().ok());
+        // Killed by the guard also when the first line is not what was expected.
+        let server = Self {
+            addr: addr.unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            child,
+        };
+        assert!(addr.is_some(), "unexpected first line {line:?}");
+        server
+    }
+
+    /// The child's resident set size in bytes (`VmRSS` in `/proc/PID/status`).
+    pub(crate) fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .expect("VmRSS in kB");
+        kib * 1024
+    }
+}
+
+impl Drop for ExampleServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
