@@ -153,6 +153,10 @@ pub trait Handler<'buf, C: Copy = Cursor> {
 /// What [`Handler::decide`] does with a request.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 #[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one answer per request, moved once; boxing would need an allocator"
+)]
 pub enum Answer<'buf> {
     /// Open the event stream with [`ServerSession::accept`], which refuses what is not an
     /// event-stream request (`GET` only, and an `Accept` that allows `text/event-stream`) with

@@ -106,8 +106,10 @@ pub trait ReplayLog {
     #[must_use]
     fn peek(&self, cursor: &Self::Cursor) -> Next<'_>;
 
-    /// Moves the cursor past what [`ReplayLog::peek`] returns: one event forward, to the oldest
-    /// kept event after an overrun, or nowhere when caught up.
+    /// Moves the cursor past what [`ReplayLog::peek`] returns: past the event it returned, to
+    /// the oldest kept event after an overrun, or, when caught up, at most past events this
+    /// reader does not read (a topic view skips the other topics' events it looked through),
+    /// never past one it would read.
     fn advance(&self, cursor: &mut Self::Cursor);
 
     /// Reads the next event and moves the cursor past it ([`ReplayLog::peek`], then
@@ -791,7 +793,7 @@ impl<const EVENTS: usize, const BYTES: usize> TopicLog for Ring<EVENTS, BYTES> {
         name: Option<EventName<'_>>,
         data: &str,
     ) -> Result<EventSeq, PublishError> {
-        Ring::publish_to(self, topics, name, data)
+        Self::publish_to(self, topics, name, data)
     }
 
     fn publish(
@@ -799,11 +801,11 @@ impl<const EVENTS: usize, const BYTES: usize> TopicLog for Ring<EVENTS, BYTES> {
         name: Option<EventName<'_>>,
         data: &str,
     ) -> Result<EventSeq, PublishError> {
-        Ring::publish(self, name, data)
+        Self::publish(self, name, data)
     }
 
     fn following<'a>(&'a self, topics: &'a Topics) -> Following<'a, EVENTS, BYTES> {
-        Ring::following(self, topics)
+        Self::following(self, topics)
     }
 }
 

@@ -273,8 +273,16 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
         let Some(mut cursor) = self.cursor else {
             return;
         };
-        let Next::Overrun { missed } = ring.peek(&cursor) else {
-            return;
+        let missed = match ring.peek(&cursor) {
+            Next::Overrun { missed } => missed,
+            Next::CaughtUp => {
+                // A reader of some topics skips the others' events it just looked through,
+                // so the next look starts after them instead of scanning them again.
+                ring.advance(&mut cursor);
+                self.cursor = Some(cursor);
+                return;
+            }
+            Next::Event(_) => return,
         };
         let gap = match (self.gap, policy) {
             (Some(owed), _) => add_missed(owed, missed),

@@ -53,7 +53,7 @@ pub(crate) fn build_example(name: &str) -> PathBuf {
 pub(crate) struct ExampleServer {
     child: std::process::Child,
     /// Where it listens.
-    pub(crate) addr: std::net::SocketAddr,
+    pub(crate) addr: core::net::SocketAddr,
 }
 
 #[allow(
@@ -84,7 +84,7 @@ impl ExampleServer {
             .and_then(|addr| addr.parse().ok());
         // Killed by the guard also when the first line is not what was expected.
         let server = Self {
-            addr: addr.unwrap_or(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+            addr: addr.unwrap_or(core::net::SocketAddr::from(([127, 0, 0, 1], 0))),
             child,
         };
         assert!(addr.is_some(), "unexpected first line {line:?}");
