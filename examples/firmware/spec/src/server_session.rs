@@ -3,7 +3,9 @@
 //! announcement go out, then published events in chunks, then a keep-alive comment exactly at
 //! the interval. A second session resuming with the first one's `Last-Event-ID` gets exactly
 //! the events it missed; ids the ring cannot resume from (evicted, or from another epoch) get
-//! the gap event, then every kept event.
+//! the gap event, then every kept event. Then two sensors publish to topics of their own on the
+//! same ring, and sessions following one, the other, or both read exactly theirs, with no
+//! allocator: a topic set is a fixed-size value.
 //!
 //! Everything the sessions write is read back the way a client would, with the crate's own
 //! response reader, body decoder and event parser.
@@ -16,7 +18,7 @@ use sansse::Instant;
 use sansse::encode::EventName;
 use sansse::http::{BodyDecoder, BodyFraming, HeadLimits, HeadStatus, ResponseReader};
 use sansse::parse::{Output, Parser};
-use sansse::replay::{Gap, ReplayLog, Ring};
+use sansse::replay::{Cursor, Gap, ReplayLog, Ring, Topics};
 use sansse::server::{
     AcceptOptions, CloseReason, Decision, ServerConfig, ServerSession, SessionEvent, State,
     StreamStart, TimerReason,
@@ -89,6 +91,70 @@ pub(crate) fn run(report: &mut Report) {
         Gap::OtherEpoch,
         "{\"reason\":\"other-epoch\"}",
     );
+    topic_clients(report, &mut ring, &mut wire, &mut now);
+}
+
+/// Sensor 1 and sensor 2 publish to their own topics (events 41 to 44); sessions resuming from
+/// 7-40 and following one sensor, the other, or both, read exactly their events, in publish
+/// order, with the ring's ids.
+#[inline(never)]
+fn topic_clients(report: &mut Report, ring: &mut Log, wire: &mut Wire<'_>, now: &mut Instant) {
+    let published = [
+        ("sensor/1", "t41"),
+        ("sensor/2", "t42"),
+        ("sensor/1", "t43"),
+        ("sensor/2", "t44"),
+    ];
+    for (topic, data) in published {
+        let result = Topics::one(topic).map(|topics| ring.publish_to(&topics, None, data));
+        report.check(
+            format_args!("server: publish {data} to {topic}"),
+            matches!(result, Ok(Ok(_))),
+        );
+    }
+    let readers: [(&[&str], &[u64]); 3] = [
+        (&["sensor/1"], &[41, 43]),
+        (&["sensor/2"], &[42, 44]),
+        (&["sensor/2", "sensor/1"], &[41, 42, 43, 44]),
+    ];
+    for (names, expected) in readers {
+        let Ok(topics) = Topics::from_names(names.iter().copied()) else {
+            report.check("server: topic names", false);
+            return;
+        };
+        wire.reconnect();
+        wire.seen.clear();
+        *now += Duration::from_millis(1_000);
+        let mut storage = [0u8; 256];
+        let mut session = ServerSession::new(*now, &mut storage, CONFIG);
+        receive(report, &mut session, now, Some("7-40"), "server: topic reader");
+        let view = ring.following(&topics);
+        report.eq(
+            format_args!("server: {names:?} resumes"),
+            session.accept(*now, &view, AcceptOptions::new()),
+            Ok(Decision::Accepted {
+                start: StreamStart::Replay
+            }),
+        );
+        drain(&mut session, *now, &view, wire);
+        let got = wire.seen.get(2..).unwrap_or_default();
+        report.eq(
+            format_args!("server: {names:?} event count"),
+            got.len(),
+            expected.len(),
+        );
+        let mut wrong = None;
+        for (seen, n) in got.iter().zip(expected) {
+            let mut data = String::<8>::new();
+            let mut id = String::<8>::new();
+            let _ = write!(data, "t{n}");
+            let _ = write!(id, "{EPOCH}-{n}");
+            if *seen != event("message", &data, &id) {
+                wrong = Some(*n);
+            }
+        }
+        report.eq(format_args!("server: {names:?} first wrong"), wrong, None);
+    }
 }
 
 /// A fresh client: the stream opens live, three events are published, a keep-alive follows
@@ -359,7 +425,12 @@ fn receive(
 
 /// Hands every output to `wire`, confirming each write at once; returns how many writes.
 #[inline(never)]
-fn drain(session: &mut ServerSession<'_>, now: Instant, ring: &Log, wire: &mut Wire<'_>) -> u32 {
+fn drain<R: ReplayLog<Cursor = Cursor>>(
+    session: &mut ServerSession<'_>,
+    now: Instant,
+    ring: &R,
+    wire: &mut Wire<'_>,
+) -> u32 {
     let mut buf = [0u8; TRANSMIT];
     let mut pieces = 0;
     while let Ok(Some(n)) = session.poll_transmit(now, ring, &mut buf) {
