@@ -11,7 +11,8 @@
 //!   --retry MS              retry: hint at stream start, and with --drop-after (default 1000)
 //!   --keepalive MS          keep-alive comment after MS idle; 0 turns them off (default 15000)
 //!   --lease MS              close streams whose client did not POST /ping within MS
-//!   --max-connections N     refuse more with 503 (default 64)
+//!   --max-streams N         refuse more event streams with 503 and Retry-After (default: what
+//!                           the open-file limit allows, raised to its hard limit at start)
 //!   --publish-every MS      built-in publisher: event `tick`, data `tick <n>`, from the
 //!                           first stream's opening on
 //!   --publish-count N       stop the built-in publisher after N events (default: never)
@@ -135,6 +136,10 @@ fn main() {
         "epoch {}, {:?}",
         app.options.epoch, app.options
     ));
+    app.log(format_args!(
+        "serving up to {} event streams; more get 503 with Retry-After",
+        app.max_streams
+    ));
     let executor = LocalExecutor::new();
     smol::block_on(executor.run(run(&executor, &app, listener)));
 }
@@ -150,6 +155,8 @@ async fn run<'a>(executor: &LocalExecutor<'a>, app: &'a App, listener: TcpListen
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
+                // Out of file descriptors (EMFILE) most likely: the connection waits in the
+                // backlog until a stream ends, and existing streams go on untouched.
                 app.log(format_args!("accept failed: {error}"));
                 smol::Timer::after(Duration::from_millis(50)).await;
                 continue;
@@ -157,26 +164,6 @@ async fn run<'a>(executor: &LocalExecutor<'a>, app: &'a App, listener: TcpListen
         };
         next_id += 1;
         let id = next_id;
-        if app.connections.get() >= app.options.max_connections {
-            app.log(format_args!(
-                "#{id} {peer}: refused, at the connection limit"
-            ));
-            let busy = ErrorResponse::service_unavailable(Some(Duration::from_secs(1)));
-            executor
-                .spawn(async move {
-                    let response = error_bytes(busy);
-                    match &app.tls {
-                        None => drop(respond(&mut FuturesIo::new(stream), &response).await),
-                        Some(tls) => {
-                            if let Some(stream) = tls.handshake(app, id, stream).await {
-                                let _ = respond(&mut FuturesIo::new(stream), &response).await;
-                            }
-                        }
-                    }
-                })
-                .detach();
-            continue;
-        }
         app.connections.set(app.connections.get() + 1);
         app.log(format_args!("#{id} {peer}: connected"));
         executor
@@ -286,7 +273,12 @@ struct App {
     tls: Option<Tls>,
     origin: StdOrigin,
     hub: StdHub<Log>,
+    /// Open connections of every kind, for the log.
     connections: Cell<usize>,
+    /// Open event streams, which `--max-streams` caps; pages and publishes do not count.
+    streams: Cell<usize>,
+    /// The cap on `streams`.
+    max_streams: usize,
     /// Event streams opened so far; the built-in publisher waits for the first.
     streams_opened: Cell<u64>,
     /// Events published so far, for `--drop-after`.
@@ -315,6 +307,8 @@ impl App {
             origin: StdOrigin::now(),
             hub: StdHub::new(Log::new(options.epoch)),
             connections: Cell::new(0),
+            streams: Cell::new(0),
+            max_streams: options.max_streams.unwrap_or_else(stream_capacity),
             streams_opened: Cell::new(0),
             published: Cell::new(0),
             drops: Cell::new(0),
@@ -352,6 +346,12 @@ impl App {
         eprintln!("[{ms:>7}ms] {message}");
     }
 
+    /// The answer past the stream limit: try again after the retry interval.
+    fn busy(&self) -> ErrorResponse<'static> {
+        let retry = self.options.retry.unwrap_or(Duration::from_secs(1));
+        ErrorResponse::service_unavailable(Some(retry)).headers(&CORS)
+    }
+
     /// Whether `request` may follow every topic of `topics`: `401` when a private one is asked
     /// for without any credentials, `403` when the credentials do not open one of them.
     fn authorize(
@@ -373,6 +373,39 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Descriptors kept for everything but event streams: stdio, the listener, the reactor, and
+/// the pages, publishes and pings served meanwhile.
+const RESERVED_FILES: u64 = 256;
+
+/// How many event streams the process can hold: its open-file limit, first raised from the
+/// soft to the hard limit (the kernel allows that without privileges), less
+/// [`RESERVED_FILES`]. Each stream is one socket.
+#[cfg(unix)]
+fn stream_capacity() -> usize {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    let soft = match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => limit.maximum,
+        Err(error) => {
+            eprintln!("server: cannot raise the open-file limit: {error}");
+            limit.current
+        }
+    };
+    // No limit at all: a large, finite cap still refuses cleanly instead of failing accept.
+    let soft = soft.unwrap_or(1 << 20);
+    usize::try_from(soft.saturating_sub(RESERVED_FILES).max(1)).unwrap_or(usize::MAX)
+}
+
+/// Elsewhere the process's limit is not known: a thousand streams.
+#[cfg(not(unix))]
+fn stream_capacity() -> usize {
+    1024
 }
 
 /// The tokens a request presents: a bearer token and the `sansse_token` cookie (browsers'
@@ -517,6 +550,11 @@ impl<'buf> Handler<'buf> for Conn<'_> {
                 let Ok(topics) = topics else {
                     return Answer::Reject(ErrorResponse::bad_request().headers(&CORS));
                 };
+                if self.app.streams.get() >= self.app.max_streams {
+                    self.app
+                        .log(format_args!("#{id} refused: at the stream limit"));
+                    return Answer::Reject(self.app.busy());
+                }
                 if let Err(refusal) = self.app.authorize(&topics, request) {
                     self.app
                         .log(format_args!("#{id} refused: {}", refusal.status_code()));
@@ -556,12 +594,16 @@ impl<'buf> Handler<'buf> for Conn<'_> {
                     self.pings_seen = entry.pings;
                 }
                 app.streams_opened.set(app.streams_opened.get() + 1);
+                app.streams.set(app.streams.get() + 1);
                 // Wakes the built-in publisher if it waits for the first stream.
                 app.hub.notify();
             }
             SessionEvent::GapSent { gap } => app.log(format_args!("#{id} gap event sent: {gap}")),
             SessionEvent::Closed { reason } => {
                 app.log(format_args!("#{id} closed: {reason}"));
+                if self.streaming {
+                    app.streams.set(app.streams.get() - 1);
+                }
                 if let (true, Some(client)) = (self.streaming, &self.client) {
                     let mut clients = app.clients.borrow_mut();
                     if let Some(entry) = clients.get_mut(client) {
@@ -846,7 +888,8 @@ struct Options {
     retry: Option<Duration>,
     keepalive: Option<Duration>,
     lease: Option<Duration>,
-    max_connections: usize,
+    /// `--max-streams`; `None`: what the open-file limit allows.
+    max_streams: Option<usize>,
     publish_every: Option<Duration>,
     publish_count: Option<u64>,
     drop_after: Option<u64>,
@@ -866,7 +909,7 @@ impl core::fmt::Debug for Secret {
 }
 
 const USAGE: &str = "usage: server [--addr HOST:PORT] [--epoch N] [--retry MS] [--keepalive MS] \
-                     [--lease MS] [--max-connections N] [--publish-every MS] [--publish-count N] \
+                     [--lease MS] [--max-streams N] [--publish-every MS] [--publish-count N] \
                      [--drop-after N] [--tls-cert FILE --tls-key FILE] [--topic-token TOPIC=TOKEN]..";
 
 impl Options {
@@ -894,7 +937,7 @@ impl Options {
             retry: Some(Duration::from_millis(1000)),
             keepalive: Some(Duration::from_secs(15)),
             lease: None,
-            max_connections: 64,
+            max_streams: None,
             publish_every: None,
             publish_count: None,
             drop_after: None,
@@ -921,7 +964,10 @@ impl Options {
                 "--retry" => options.retry = Some(millis()?),
                 "--keepalive" => options.keepalive = Some(millis()?).filter(|d| !d.is_zero()),
                 "--lease" => options.lease = Some(millis()?),
-                "--max-connections" => options.max_connections = number()? as usize,
+                // `--max-connections` is the old name: it capped streams and requests alike.
+                "--max-streams" | "--max-connections" => {
+                    options.max_streams = Some(usize::try_from(number()?).unwrap_or(usize::MAX));
+                }
                 "--publish-every" => options.publish_every = Some(millis()?),
                 "--publish-count" => options.publish_count = Some(number()?),
                 "--drop-after" => options.drop_after = Some(number()?),
