@@ -81,9 +81,6 @@ use smol::{Async, LocalExecutor};
 type Log = Ring<4096, 1_048_576>;
 /// Largest `POST /publish` body.
 const MAX_BODY: usize = 8 * 1024;
-/// Per-connection output buffer: the largest event (a body of line breaks encodes to seven
-/// bytes per input byte) plus chunk framing.
-const TX_BYTES: usize = 64 * 1024;
 /// How long a client may take to send a publish body.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a client may take to complete its TLS handshake: it holds a connection slot.
@@ -248,7 +245,9 @@ impl Tls {
 /// after a handoff.
 async fn connection<S: AsyncRead + AsyncWrite + Unpin + HalfClose>(app: &App, id: u64, stream: S) {
     let mut io = FuturesIo::new(stream);
-    let mut storage = Box::new(ServerStorage::<4096, 1024, TX_BYTES>::sized());
+    // The default sizes (2 KiB head, 512 B read, 4 KiB write; 6.5 KiB a connection): events
+    // larger than the write buffer go out in pieces, so it need not fit the largest one.
+    let mut storage = Box::new(ServerStorage::new());
     let mut conn = Conn::new(app, id);
     let served = app
         .server

@@ -70,8 +70,9 @@ use output::Outbox;
 ///    in pieces, is fine. *Skipped:* events queue in the log until the reader falls behind it
 ///    (the overrun policy applies); unconfirmed bytes trip the write-stall timer; a closing
 ///    session never reports `Closed`. On [`TransmitError::BufferTooSmall`] lend at least
-///    `needed` bytes; the largest event in the log plus
-///    [`MAX_CHUNK_OVERHEAD`](crate::http::MAX_CHUNK_OVERHEAD) always suffices for events.
+///    `needed` bytes. Events from the log go out in pieces when they are larger than the
+///    buffer, so its size bounds only the other pieces (the response head, a gap event, a
+///    last event), never the events published.
 /// 5. Wait for the earliest of: more bytes, the instant from [`poll_timeout`] (then call
 ///    [`handle_timeout`]), a publish to the log, or an application command. Then go to 2.
 ///
@@ -483,16 +484,24 @@ impl<'buf, C: Copy> ServerSession<'buf, C> {
 
     /// Writes the next output into `buf` and returns its length: as many whole pieces as fit
     /// (the response head, the stream-start blocks, gap events, events from `log`, a keep-alive
-    /// comment, the end of the stream), never part of one. In a chunked stream the body pieces
-    /// of one call share one chunk. `Ok(None)` means there is nothing to send now.
+    /// comment, the end of the stream), never part of one, except that an event from `log`
+    /// larger than the room left goes out over several calls, nothing else between its parts.
+    /// In a chunked stream the body pieces of one call share one chunk. `Ok(None)` means there
+    /// is nothing to send now.
+    ///
+    /// An event evicted from the log while only part of it went out cannot be finished: the
+    /// stream then ends ([`CloseReason::Overrun`]) without a gap event, and a last event asked
+    /// for with [`ServerSession::close_with`] meanwhile is dropped, since its lines would join
+    /// the unfinished ones. The client discards the unfinished event at the end of the stream.
     ///
     /// Every byte handed out must be reported with [`ServerSession::handle_written`] (or
     /// [`ServerSession::handle_error`]); the write-stall timer runs until it is.
     ///
     /// # Errors
     ///
-    /// [`TransmitError::BufferTooSmall`] when the next piece does not fit; `buf` is untouched
-    /// and the piece waits for a larger buffer.
+    /// [`TransmitError::BufferTooSmall`] when the next piece does not fit (for an event: not
+    /// even its first byte with the chunk framing); `buf` is untouched and the piece waits for
+    /// a larger buffer.
     #[must_use = "bytes handed out must be sent and reported with handle_written"]
     pub fn poll_transmit<R: ReplayLog<Cursor = C>>(
         &mut self,
@@ -871,6 +880,119 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// Un-chunks a chunked body, checking every chunk is whole.
+    fn dechunk(mut wire: &[u8]) -> std::vec::Vec<u8> {
+        let mut body = std::vec::Vec::new();
+        while let Some(line) = wire.windows(2).position(|w| w == b"\r\n") {
+            let size =
+                usize::from_str_radix(core::str::from_utf8(&wire[..line]).unwrap(), 16).unwrap();
+            body.extend_from_slice(&wire[line + 2..line + 2 + size]);
+            assert_eq!(&wire[line + 2 + size..line + 4 + size], b"\r\n");
+            wire = &wire[line + 4 + size..];
+        }
+        assert!(wire.is_empty(), "a partial chunk");
+        body
+    }
+
+    /// A session on `ring` past its head and stream-start blocks.
+    fn streaming<'s>(ring: &Ring<2, 8192>, storage: &'s mut [u8]) -> ServerSession<'s> {
+        let config = ServerConfig::new().with_keepalive(None);
+        let mut session = ServerSession::new(at(0), storage, config);
+        session.handle_bytes(at(0), REQUEST);
+        session.accept(at(0), ring, AcceptOptions::new()).unwrap();
+        let mut buf = [0u8; 512];
+        let n = session
+            .poll_transmit(at(0), ring, &mut buf)
+            .unwrap()
+            .unwrap();
+        session.handle_written(at(0), n).unwrap();
+        session
+    }
+
+    #[test]
+    fn an_event_larger_than_the_buffer_goes_out_in_pieces_with_nothing_between() {
+        let mut ring = Ring::<2, 8192>::new(1);
+        let mut storage = [0u8; 256];
+        let mut session = streaming(&ring, &mut storage);
+        let data = "0123456789".repeat(300);
+        ring.publish(None, &data).unwrap();
+        ring.publish(None, "small").unwrap();
+        let big = ring
+            .event(crate::replay::EventSeq::new(1))
+            .unwrap()
+            .to_vec();
+
+        let mut wire = std::vec::Vec::new();
+        let mut buf = [0u8; 100];
+        let mut polls = 0;
+        while let Some(n) = session.poll_transmit(at(1), &ring, &mut buf).unwrap() {
+            wire.extend_from_slice(&buf[..n]);
+            session.handle_written(at(1), n).unwrap();
+            // A keep-alive due halfway must not land inside the event.
+            if polls < 10 {
+                session.outbox.set_keepalive_due();
+            }
+            polls += 1;
+        }
+
+        let body = dechunk(&wire);
+        assert!(polls > 30, "{polls} polls");
+        assert_eq!(&body[..big.len()], &big[..]);
+        assert_eq!(&body[big.len()..], b"id: 1-2\ndata: small\n\n");
+        assert_eq!(session.cursor(), Some(ring.live_cursor()));
+    }
+
+    #[test]
+    fn an_event_evicted_halfway_ends_the_stream_with_nothing_after_it() {
+        let mut ring = Ring::<2, 8192>::new(1);
+        let mut storage = [0u8; 256];
+        let mut session = streaming(&ring, &mut storage);
+        ring.publish(None, &"x".repeat(1000)).unwrap();
+        let mut buf = [0u8; 100];
+        let n = session
+            .poll_transmit(at(1), &ring, &mut buf)
+            .unwrap()
+            .unwrap();
+        session.handle_written(at(1), n).unwrap();
+        // A last event asked for now would join the half-written lines: it is dropped.
+        ring.publish(None, "a").unwrap();
+        ring.publish(None, "b").unwrap();
+
+        let n = session
+            .poll_transmit(at(2), &ring, &mut buf)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf[..n], b"0\r\n\r\n");
+        session.handle_written(at(2), n).unwrap();
+        assert_eq!(
+            session.close_reason(),
+            Some(CloseReason::Overrun { missed: 1 })
+        );
+    }
+
+    #[test]
+    fn a_buffer_without_room_for_one_byte_of_event_is_refused_with_the_size_that_suffices() {
+        let mut ring = Ring::<2, 8192>::new(1);
+        let mut storage = [0u8; 256];
+        let mut session = streaming(&ring, &mut storage);
+        ring.publish(None, "hello").unwrap();
+        let mut tiny = [0u8; 4];
+
+        let Err(TransmitError::BufferTooSmall(crate::BufferTooSmall { needed })) =
+            session.poll_transmit(at(1), &ring, &mut tiny)
+        else {
+            panic!("expected a refusal");
+        };
+
+        assert_eq!(tiny, [0; 4]);
+        let mut enough = std::vec![0u8; needed];
+        let n = session
+            .poll_transmit(at(1), &ring, &mut enough)
+            .unwrap()
+            .unwrap();
+        assert!(n > 0);
     }
 
     #[test]

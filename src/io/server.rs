@@ -201,7 +201,8 @@ pub enum Served {
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 #[non_exhaustive]
 pub enum ServeError {
-    /// The transmit buffer cannot take the next piece of output (an event larger than it).
+    /// The transmit buffer cannot take the next piece of output (a response head, gap event or
+    /// last event larger than it; events go out in pieces).
     Transmit(TransmitError),
     /// [`Answer::Accept`] carried headers the response writer refuses.
     Accept(AcceptError),
@@ -228,10 +229,12 @@ impl core::error::Error for ServeError {}
 /// |---|---:|---|
 /// | `HEAD` | 2 KiB | the request head (with [`ServerConfig::head_limits`], its cap) |
 /// | `RX` | 512 B | bytes read from the client: the head in pieces, then a body's start |
-/// | `TX` | 16 KiB | output between `poll_transmit` and the socket: the largest event plus [`MAX_CHUNK_OVERHEAD`](crate::http::MAX_CHUNK_OVERHEAD) |
+/// | `TX` | 4 KiB | output between `poll_transmit` and the socket: several events per write; larger events go out in pieces |
 ///
-/// An event larger than `TX` allows ends the connection with [`ServeError::Transmit`]; pick
-/// other sizes with [`ServerStorage::sized`].
+/// Events larger than `TX` are written in pieces, so `TX` bounds only the response head (with
+/// the extra headers an answer adds), a gap event and a last event: one of those larger than
+/// `TX` allows ends the connection with [`ServeError::Transmit`]. Pick other sizes with
+/// [`ServerStorage::sized`]: a server holding many idle streams lends each a small one.
 ///
 /// # Examples
 ///
@@ -239,13 +242,12 @@ impl core::error::Error for ServeError {}
 /// use sansse::io::server::ServerStorage;
 ///
 /// let default = ServerStorage::new();
-/// assert_eq!(core::mem::size_of_val(&default), 2048 + 512 + 16_384);
+/// assert_eq!(core::mem::size_of_val(&default), 2048 + 512 + 4096);
 /// let small = ServerStorage::<512, 64, 1024>::sized();
 /// assert_eq!(core::mem::size_of_val(&small), 512 + 64 + 1024);
 /// assert_eq!(format!("{small:?}"), "ServerStorage { head: 512, rx: 64, tx: 1024 }");
 /// ```
-pub struct ServerStorage<const HEAD: usize = 2048, const RX: usize = 512, const TX: usize = 16_384>
-{
+pub struct ServerStorage<const HEAD: usize = 2048, const RX: usize = 512, const TX: usize = 4096> {
     head: [u8; HEAD],
     rx: [u8; RX],
     tx: [u8; TX],
@@ -383,7 +385,7 @@ impl<'c, T: super::Timer + Clone> Server<'c, T> {
     ///
     /// # Errors
     ///
-    /// [`ServeError`] when an event does not fit the default transmit buffer or an answer is
+    /// [`ServeError`] when a response head or last event does not fit the default transmit buffer or an answer is
     /// refused; drop the connection.
     pub async fn serve<S, H, D>(&self, stream: S, hub: &H, decide: D) -> Result<Served, ServeError>
     where
@@ -410,7 +412,7 @@ impl<'c, T: super::Timer + Clone> Server<'c, T> {
     ///
     /// # Errors
     ///
-    /// [`ServeError`] when `storage`'s transmit buffer is too small for the next event or an
+    /// [`ServeError`] when `storage`'s transmit buffer is too small for the response head or an
     /// answer is refused; drop the connection.
     pub async fn serve_with<'s, S, H, A, const HEAD: usize, const RX: usize, const TX: usize>(
         &self,
@@ -466,8 +468,8 @@ where
 }
 
 /// The async loop itself (see the module docs): every async form ends here. `rx` must not be
-/// empty; `tx` must take the largest event plus
-/// [`MAX_CHUNK_OVERHEAD`](crate::http::MAX_CHUNK_OVERHEAD).
+/// empty; `tx` must take the response head, a gap event and a last event (events go out in
+/// pieces).
 ///
 /// `stream`'s `read`, `write` and `flush` and the [`Timer`](super::Timer) and [`Hub::changed`] futures must
 /// be cancel-safe: the loop drops whichever loses a race and creates it again on the next turn.

@@ -7,6 +7,13 @@
 //! its state (a flag, or the cursor) moves on only once it was written whole, so a buffer too
 //! small for a unit leaves everything as it was.
 //!
+//! Events from the ring are the exception: one larger than the room left goes out in pieces,
+//! each poll writing the next piece, so a stream's buffer need not fit the largest event (a
+//! server holding many streams lends each a small one). The cursor stays on the event until its
+//! last piece is written. Nothing else is written between the pieces: an event evicted halfway
+//! closes the stream without the gap event or a last event, which would join the half-written
+//! lines; the client discards the unfinished event when the stream ends, as the spec says.
+//!
 //! Framing: the response head and the last chunk are raw; everything between is body. In a
 //! chunked stream the units written by one poll share one chunk: they are written
 //! [`CHUNK_HEADER_MAX`] bytes into the free space, framed in place, then moved to close the gap,
@@ -51,6 +58,8 @@ pub(super) struct Outbox<'buf, C> {
     cursor: Option<C>,
     /// A keep-alive comment is due; any write satisfies it.
     keepalive_due: bool,
+    /// Bytes of the event at the cursor already written, while it goes out in pieces.
+    partial: usize,
     /// Set once the stream is ending: what is left to write, and why.
     close: Option<Closing<'buf>>,
 }
@@ -96,6 +105,7 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
             gap: None,
             cursor: None,
             keepalive_due: false,
+            partial: 0,
             close: None,
         }
     }
@@ -120,6 +130,7 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
             gap,
             cursor: Some(resume.cursor()),
             keepalive_due: false,
+            partial: 0,
             close: None,
         }
     }
@@ -146,6 +157,14 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
         retry_ms: Option<u64>,
         reason: CloseReason,
     ) {
+        // After half an event, more lines would join its unfinished ones: only the end of the
+        // body may follow.
+        let (event, retry_ms) = if self.partial > 0 {
+            (None, None)
+        } else {
+            (event, retry_ms)
+        };
+        self.partial = 0;
         self.retry_ms = None;
         self.announce = None;
         self.gap = None;
@@ -226,6 +245,28 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
             };
             let limit = buf.len().saturating_sub(trailer);
             let target = buf.get_mut(end..limit).unwrap_or_default();
+            if let Unit::Event(bytes) = unit {
+                let rest = bytes.get(self.partial..).unwrap_or_default();
+                let n = rest.len().min(target.len());
+                if n == 0 && !rest.is_empty() {
+                    if pos == 0 && end == first {
+                        // Not even one byte of the event fits with its chunk framing.
+                        let needed = reserve.saturating_add(trailer).saturating_add(1);
+                        return Err(TransmitError::BufferTooSmall(BufferTooSmall { needed }));
+                    }
+                    break;
+                }
+                target[..n].copy_from_slice(&rest[..n]);
+                end += n;
+                if n < rest.len() {
+                    self.partial += n;
+                    self.keepalive_due = false;
+                    break;
+                }
+                self.partial = 0;
+                self.commit(&unit, ring);
+                continue;
+            }
             match write_unit(&unit, &gap_event, target) {
                 Ok(written) => {
                     end += written;
@@ -274,7 +315,18 @@ impl<'buf, C: Copy> Outbox<'buf, C> {
             return;
         };
         let missed = match ring.peek(&cursor) {
+            Next::Overrun { missed } if self.partial > 0 => {
+                // The event half written was evicted: the stream cannot go on.
+                self.begin_close(None, None, CloseReason::Overrun { missed });
+                return;
+            }
             Next::Overrun { missed } => missed,
+            Next::CaughtUp if self.partial > 0 => {
+                // Unreachable (a kept event is still there, an evicted one is an overrun),
+                // but a stream that lost its half-written event must end either way.
+                self.begin_close(None, None, CloseReason::Overrun { missed: 1 });
+                return;
+            }
             Next::CaughtUp => {
                 // A reader of some topics skips the others' events it just looked through,
                 // so the next look starts after them instead of scanning them again.
