@@ -8,7 +8,9 @@ use super::error::ParseError;
 use super::event::{Event, Output};
 use super::state::{Loc, Piece, RawOutput, Span, State};
 use super::text::{lossy_copy, lossy_len};
-use super::tokenizer::{Field, Line, RawToken, classify_line, find_line_end, has_nul};
+use super::tokenizer::{
+    Field, Line, RawToken, classify_line, find_line_end, has_nul, is_data_line,
+};
 use super::utf8::{Utf8Window, text, text_in_place};
 
 /// What the engine found at one line or piece of a line.
@@ -184,9 +186,7 @@ impl State {
             && self.event_type == Span::None
             && self.pending.is_none();
         let p = *pos;
-        let rest = input
-            .get(p..)
-            .filter(|rest| alone && rest.starts_with(b"data:"))?;
+        let rest = input.get(p..).filter(|rest| alone && is_data_line(rest))?;
         let end = p + find_line_end(rest)?;
         let start = if rest[5] == b' ' { p + 6 } else { p + 5 };
         let mut after = self.tokenizer.end_line(input, end);
@@ -228,7 +228,7 @@ impl State {
                         let end = p + off;
                         *pos = self.tokenizer.end_line(input, end);
                         let line = &input[p..end];
-                        if line.starts_with(b"data:") {
+                        if is_data_line(line) {
                             let start = if line.get(5) == Some(&b' ') {
                                 p + 6
                             } else {
@@ -254,7 +254,7 @@ impl State {
                         }
                     }
                     // A `data` line that continues in a later input, its value begun here.
-                    None if input.len() - p > 5 && input[p..].starts_with(b"data:") => {
+                    None if input.len() - p > 5 && is_data_line(&input[p..]) => {
                         let start = if input[p + 5] == b' ' { p + 6 } else { p + 5 };
                         *pos = input.len();
                         let started = start < input.len();

@@ -5,6 +5,8 @@
 //! splitting lines gives what decoding the whole stream first would (CR, LF and `:` are ASCII and
 //! never part of a multi-byte sequence).
 
+use crate::ascii::move_within;
+
 const REPLACEMENT: &[u8] = "\u{FFFD}".as_bytes();
 
 /// The length of `raw` once every invalid sequence is replaced by U+FFFD, saturating at
@@ -46,7 +48,7 @@ pub(crate) fn lossy_copy(src: &[u8], dst: &mut [u8]) -> usize {
 pub(crate) fn lossy_in_place(region: &mut [u8], len: usize) -> usize {
     let cap = region.len();
     let offset = cap - len;
-    region.copy_within(0..len, offset);
+    move_within(region, 0, offset, len);
     let mut read = offset;
     let mut write = 0;
     while read < cap {
@@ -57,7 +59,7 @@ pub(crate) fn lossy_in_place(region: &mut [u8], len: usize) -> usize {
         };
         let valid = chunk.valid().len();
         let invalid = chunk.invalid().len();
-        region.copy_within(read..read + valid, write);
+        move_within(region, read, write, valid);
         write += valid;
         read += valid + invalid;
         if invalid > 0 {

@@ -640,10 +640,28 @@ fn named<const N: usize>(line: &[u8], field: Field, name: &[u8; N]) -> (Field, u
     }
 }
 
+/// Whether `line` starts with `data:`, the most common line.
+///
+/// On 64-bit targets `starts_with`, which the compiler turns into a word compare. On smaller
+/// targets built for size it stays a call to `memcmp` (116 bytes on a Cortex-M4 that the parser
+/// needs for nothing else), so the bytes are compared one by one there.
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
+pub(super) fn is_data_line(line: &[u8]) -> bool {
+    #[cfg(target_pointer_width = "64")]
+    {
+        line.starts_with(b"data:")
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    {
+        matches!(line, [b'd', b'a', b't', b'a', b':', ..])
+    }
+}
+
 /// Splits a whole line into its field and the offset where the value starts.
 #[inline]
 pub(super) fn split_line(line: &[u8]) -> (Field, usize) {
-    let (field, colon) = if line.starts_with(b"data:") {
+    let (field, colon) = if is_data_line(line) {
         (Field::Data, 4)
     } else if line[0] == b':' {
         (Field::Comment, 0)
