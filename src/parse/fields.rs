@@ -4,7 +4,6 @@
 //! their limits; `retry` is read as decimal digits; comments are cut at their limit.
 
 use crate::ascii::{Overflow, push_digit};
-use memchr::memchr;
 
 use super::error::ParseError;
 use super::state::{IdLine, Loc, Piece, RawOutput, Span, State};
@@ -234,7 +233,7 @@ impl State {
                 too_long: false,
             },
         };
-        line.nul |= memchr(0, value).is_some();
+        line.nul |= has_nul(value);
         if line.len + value.len() > max {
             line.too_long = true;
         } else if !line.too_long {
