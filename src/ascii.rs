@@ -227,6 +227,9 @@ pub(crate) const fn trim_ows(mut bytes: &[u8]) -> &[u8] {
 }
 
 /// Whole milliseconds of `d`, saturating at `u64::MAX`; sub-millisecond parts are dropped.
+// Out of line on 32-bit targets, which spell out the `u128` arithmetic in a hundred bytes or
+// so at every call site.
+#[cfg_attr(not(target_pointer_width = "64"), inline(never))]
 pub(crate) const fn millis(d: Duration) -> u64 {
     let ms = d.as_millis();
     if ms > u64::MAX as u128 {
