@@ -8,7 +8,7 @@ use crate::ascii::{Overflow, push_digit};
 use super::error::ParseError;
 use super::state::{IdLine, Loc, Piece, RawOutput, Span, State};
 use super::text::{fitting_prefix, lossy_copy, lossy_in_place, lossy_len};
-use super::tokenizer::{Field, has_nul};
+use super::tokenizer::{Field, find_byte, has_nul};
 use super::utf8::{Utf8Window, repair_in_place};
 
 impl State {
@@ -233,7 +233,7 @@ impl State {
                 too_long: false,
             },
         };
-        line.nul |= has_nul(value);
+        line.nul |= find_byte(0, value).is_some();
         if line.len + value.len() > max {
             line.too_long = true;
         } else if !line.too_long {

@@ -495,10 +495,17 @@ impl<'i> Iterator for Tokens<'_, 'i> {
 #[cfg_attr(not(target_pointer_width = "64"), inline)]
 pub(super) fn find_line_end(hay: &[u8]) -> Option<usize> {
     #[cfg(target_pointer_width = "64")]
-    if hay.len() >= SHORT_SCAN {
-        return memchr2(b'\n', b'\r', hay);
+    {
+        if hay.len() < SHORT_SCAN {
+            find_line_end_short(hay)
+        } else {
+            memchr2(b'\n', b'\r', hay)
+        }
     }
-    find_line_end_short(hay)
+    #[cfg(not(target_pointer_width = "64"))]
+    {
+        find_line_end_short(hay)
+    }
 }
 
 /// The offset of the first `byte` in `hay`: `memchr` on 64-bit targets, a byte at a time on
