@@ -15,7 +15,7 @@ use super::utf8::{Utf8Window, text, text_in_place};
 
 /// Whether the engine takes the lines most streams are made of (a whole line, a `data` line
 /// and its blank line, the rest of a `data` line) on paths of their own before the tokenizer.
-/// They are most of the parser's speed on 64-bit targets and about 1 KiB of flash on a
+/// They are most of the parser's speed on 64-bit targets and about 1.2 KiB of flash on a
 /// Cortex-M4 (`benches/footprint.sh`), where only the tokenizer's path is built.
 const FAST_PATHS: bool = cfg!(target_pointer_width = "64");
 
