@@ -10,6 +10,8 @@
 #                                           each W is a build (parser) or a target (riscv32imc);
 #                                           the lines rewritten are those of the builds named (all
 #                                           when none is) on the targets named (all when none is)
+#   benches/footprint.sh --only TARGET/OPT  one pass only (thumbv7em/z: about a third of the
+#                                           time), its rows printed and checked; for iterating
 #
 # Columns, in bytes:
 #   flash        .text + .rodata + .data (the runtime's start-up, cortex-m-rt's 1 KiB vector
@@ -70,7 +72,17 @@ case "${1:-}" in
     [ "${#update_build[@]}" -gt 0 ] || for build in "${BUILDS[@]}"; do update_build[$build]=1; done
     [ "${#update_target[@]}" -gt 0 ] || for t in "${TARGETS[@]}"; do update_target[$t]=1; done
     ;;
-  *) echo "usage: $0 [--update [BUILD|TARGET...]]" >&2; exit 2 ;;
+  --only)
+    only=${2:-}
+    t=${only%/*} opt=${only#*/}
+    if [ -z "${TRIPLE[$t]:-}" ] || [[ " ${OPTS[$t]} " != *" $opt "* ]]; then
+      echo "footprint: --only takes thumbv7em/s, thumbv7em/z or riscv32imc/z" >&2
+      exit 2
+    fi
+    TARGETS=("$t")
+    OPTS[$t]=$opt
+    ;;
+  *) echo "usage: $0 [--update [BUILD|TARGET...] | --only TARGET/OPT]" >&2; exit 2 ;;
 esac
 
 for t in "${TARGETS[@]}"; do
@@ -204,6 +216,8 @@ for key in "${ROWS[@]}"; do
 done
 echo
 t=thumbv7em
+# The goals are for thumbv7em; a pass on another target alone has nothing to say about them.
+[[ " ${TARGETS[*]} " == *" $t "* ]] || OPTS[$t]=""
 for build in "${BUILDS[@]}"; do
   [ -n "${GOAL[$build]:-}" ] || continue
   for opt in ${OPTS[$t]}; do

@@ -49,7 +49,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::ascii::millis;
+use crate::ascii::{div_rem_small, duration_from_millis, millis, rem_u64};
 use crate::time::{Instant, Monotonic};
 
 /// Settings for [`Backoff`], built with `const fn`s so they can live in a `static`.
@@ -184,17 +184,17 @@ impl BackoffConfig {
 
     /// The reconnection time used until the server sends `retry:` (before clamping).
     pub const fn reconnection_time(&self) -> Duration {
-        Duration::from_millis(self.reconnection_time_ms)
+        duration_from_millis(self.reconnection_time_ms)
     }
 
     /// The lowest reconnection time a `retry:` value can set.
     pub const fn min_reconnection_time(&self) -> Duration {
-        Duration::from_millis(self.min_reconnection_time_ms)
+        duration_from_millis(self.min_reconnection_time_ms)
     }
 
     /// The highest reconnection time a `retry:` value can set.
     pub const fn max_reconnection_time(&self) -> Duration {
-        Duration::from_millis(self.max_reconnection_time_ms)
+        duration_from_millis(self.max_reconnection_time_ms)
     }
 
     /// The growth factor per consecutive failed attempt, as configured.
@@ -204,7 +204,7 @@ impl BackoffConfig {
 
     /// The base delay at which exponential growth stops.
     pub const fn max_backoff(&self) -> Duration {
-        Duration::from_millis(self.max_backoff_ms)
+        duration_from_millis(self.max_backoff_ms)
     }
 
     /// The jitter added on top of the base delay, in percent of it.
@@ -214,7 +214,7 @@ impl BackoffConfig {
 
     /// How long a connection must stay up before its end resets the attempt count.
     pub const fn stable_after(&self) -> Duration {
-        Duration::from_millis(self.stable_after_ms)
+        duration_from_millis(self.stable_after_ms)
     }
 
     /// The number of attempts per outage before giving up, if limited.
@@ -225,14 +225,14 @@ impl BackoffConfig {
     /// The time budget per outage, if limited.
     pub const fn max_elapsed(&self) -> Option<Duration> {
         match self.max_elapsed_ms {
-            Some(ms) => Some(Duration::from_millis(ms)),
+            Some(ms) => Some(duration_from_millis(ms)),
             None => None,
         }
     }
 
     /// The longest `Retry-After` honoured.
     pub const fn max_retry_after(&self) -> Duration {
-        Duration::from_millis(self.max_retry_after_ms)
+        duration_from_millis(self.max_retry_after_ms)
     }
 
     /// Clamps a reconnection time into the configured bounds, never below 1 ms.
@@ -418,10 +418,10 @@ impl Backoff {
                 reason = DelayReason::RetryAfter;
             }
         }
-        let delay = Duration::from_millis(delay_ms);
+        let delay = duration_from_millis(delay_ms);
         let at = now + delay;
         if let Some(budget_ms) = self.config.max_elapsed_ms {
-            if at > start + Duration::from_millis(budget_ms) {
+            if at > start + duration_from_millis(budget_ms) {
                 return Err(self.give_up(GiveUp::Elapsed {
                     elapsed: now.saturating_duration_since(start),
                 }));
@@ -476,7 +476,7 @@ impl Backoff {
 
     /// The current reconnection time, after clamping.
     pub fn reconnection_time(&self) -> Duration {
-        Duration::from_millis(self.reconnection_time_ms)
+        duration_from_millis(self.reconnection_time_ms)
     }
 
     /// The settings this machine was built with.
@@ -505,16 +505,22 @@ impl Backoff {
     }
 
     /// A jitter drawn uniformly from `[0, base * jitter_percent / 100]`.
+    ///
+    /// Without 64-bit or wider divisions, which a 32-bit MCU does in a library routine of
+    /// close to a kilobyte (see [`div_rem_small`]): `base * p / 100` is split at the hundreds,
+    /// and the draw is reduced with [`rem_u64`].
     fn jitter_ms(&mut self, base_ms: u64) -> u64 {
-        let span = u128::from(base_ms) * u128::from(self.config.jitter_percent) / 100;
-        // `span <= base_ms` because the percentage is capped at 100, so it fits in a u64.
-        let span = u64::try_from(span).unwrap_or(u64::MAX);
+        // The percentage is capped at 100, so `hundreds * percent <= base_ms` cannot overflow,
+        // and the rest, below 100 * 100, is divided as a u32.
+        let percent = u32::from(self.config.jitter_percent.min(100));
+        let (hundreds, rest) = div_rem_small(base_ms, 100);
+        let span = hundreds * u64::from(percent) + u64::from(rest as u32 * percent / 100);
         if span == 0 {
             return 0;
         }
         let draw = self.rng.next_u64();
         match span.checked_add(1) {
-            Some(len) => draw % len,
+            Some(len) => rem_u64(draw, len),
             None => draw,
         }
     }

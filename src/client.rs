@@ -90,7 +90,12 @@ pub const MIN_HEAD_BUFFER: usize = 128;
 pub const ID_CAPACITY: usize = 64;
 
 /// Story events kept for [`ClientSession::poll_event`]; the oldest is dropped beyond this.
-const EVENT_QUEUE: usize = 8;
+///
+/// One input queues three at most (`Open`, one `RetryChanged` however many `retry` fields the
+/// bytes hold, then `Reconnecting` or `Closed`), and the run loop drains the queue after every
+/// input, so four leave one to spare. Each is 72 bytes on a 32-bit MCU (issue 13: eight were a
+/// third of the session).
+const EVENT_QUEUE: usize = 4;
 
 /// A Server-Sent Events client session: one logical stream over as many connections as it takes.
 ///
@@ -120,7 +125,7 @@ const EVENT_QUEUE: usize = 8;
 ///
 /// Skipping a step breaks things: undrained actions leave sockets open or attempts unmade,
 /// undrained transmit bytes leave the server waiting for the request, undrained story events
-/// are dropped oldest first beyond eight, and a [`Messages`] dropped while it still holds an
+/// are dropped oldest first beyond four, and a [`Messages`] dropped while it still holds an
 /// event costs a reconnect.
 ///
 /// Every input takes `now` first. Calling [`handle_timeout`](Self::handle_timeout) early or
@@ -1048,10 +1053,10 @@ mod tests {
     #[test]
     fn session_size_is_pinned() {
         let size = core::mem::size_of::<ClientSession<'static>>();
-        // 2032 on 64-bit hosts (the story queue of eight `SessionEvent<'static>` and the
+        // 1744 on 64-bit hosts (the story queue of four `SessionEvent<'static>` and the
         // config copy are most of it); thumbv7em's figure is in the footprint table.
         #[cfg(target_pointer_width = "64")]
-        assert!(size <= 2032, "ClientSession grew to {size} bytes");
+        assert!(size <= 1744, "ClientSession grew to {size} bytes");
         let _ = size;
     }
 

@@ -9,7 +9,7 @@ use core::fmt;
 use core::ops::{Add, AddAssign};
 use core::time::Duration;
 
-use crate::ascii::millis;
+use crate::ascii::{duration_from_millis, millis};
 
 /// A point in monotonic time, in milliseconds from an origin the caller chooses.
 ///
@@ -66,7 +66,7 @@ impl Instant {
 
     /// The time from `earlier` to `self`, or zero if `earlier` is in fact later.
     pub const fn saturating_duration_since(self, earlier: Self) -> Duration {
-        Duration::from_millis(self.0.saturating_sub(earlier.0))
+        duration_from_millis(self.0.saturating_sub(earlier.0))
     }
 
     /// Returns the later of two instants; used to clamp time that went backwards.

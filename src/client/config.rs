@@ -4,7 +4,7 @@
 use core::fmt;
 use core::time::Duration;
 
-use crate::ascii::millis;
+use crate::ascii::{duration_from_millis, millis};
 use crate::backoff::BackoffConfig;
 use crate::heartbeat::{IdleConfig, PingConfig};
 use crate::http::{HeadLimits, Policy};
@@ -314,7 +314,7 @@ impl<'b> ClientConfig<'b> {
 
     /// The connect timeout.
     pub const fn connect_timeout(&self) -> Duration {
-        Duration::from_millis(self.connect_timeout_ms)
+        duration_from_millis(self.connect_timeout_ms)
     }
 
     /// The status policy.

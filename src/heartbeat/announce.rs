@@ -6,7 +6,7 @@ use core::time::Duration;
 
 use heapless::String;
 
-use crate::ascii::{Overflow, millis, parse_u64};
+use crate::ascii::{Overflow, duration_from_millis, millis, parse_u64};
 
 #[cfg(doc)]
 use super::KeepAlive;
@@ -61,7 +61,7 @@ pub fn parse_keepalive_announcement(comment_text: &str) -> Option<Duration> {
     if ms == 0 {
         return None;
     }
-    Some(Duration::from_millis(ms))
+    Some(duration_from_millis(ms))
 }
 
 #[cfg(test)]

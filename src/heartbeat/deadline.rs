@@ -1,6 +1,7 @@
 //! The one-shot deadline the idle watchdog and the lease share: a fixed time after the last time
 //! it was re-armed, firing once and then never again.
 
+use crate::ascii::duration_from_millis;
 use core::time::Duration;
 
 use crate::time::{Instant, Monotonic};
@@ -77,7 +78,7 @@ impl Deadline {
 
     /// The time from arming to the deadline.
     pub(super) const fn after(&self) -> Duration {
-        Duration::from_millis(self.after_ms)
+        duration_from_millis(self.after_ms)
     }
 
     /// Saturating: a deadline past [`Instant::MAX`] is due at [`Instant::MAX`].

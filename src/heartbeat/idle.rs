@@ -4,7 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::deadline::Deadline;
-use crate::ascii::millis;
+use crate::ascii::{duration_from_millis, millis};
 use crate::time::Instant;
 
 /// Settings for [`IdleWatchdog`], built with `const fn`s so they can live in a `static`.
@@ -87,7 +87,7 @@ impl IdleConfig {
 
     /// The idle limit used before any announcement.
     pub const fn timeout(&self) -> Duration {
-        Duration::from_millis(self.timeout_ms)
+        duration_from_millis(self.timeout_ms)
     }
 
     /// How many announced intervals may pass without a byte.
@@ -97,17 +97,17 @@ impl IdleConfig {
 
     /// The time added to the announced intervals.
     pub const fn margin(&self) -> Duration {
-        Duration::from_millis(self.margin_ms)
+        duration_from_millis(self.margin_ms)
     }
 
     /// The shortest limit an announcement can set.
     pub const fn min_announced(&self) -> Duration {
-        Duration::from_millis(self.min_announced_ms)
+        duration_from_millis(self.min_announced_ms)
     }
 
     /// The longest limit an announcement can set.
     pub const fn max_announced(&self) -> Duration {
-        Duration::from_millis(self.max_announced_ms)
+        duration_from_millis(self.max_announced_ms)
     }
 
     /// The idle limit for an announced keep-alive `interval`: `interval * factor + margin`,
@@ -126,7 +126,7 @@ impl IdleConfig {
         } else {
             capped
         };
-        Duration::from_millis(floored)
+        duration_from_millis(floored)
     }
 }
 

@@ -5,7 +5,7 @@ use core::time::Duration;
 use heapless::String;
 
 use super::{at_least_one, keepalive_comment};
-use crate::ascii::millis;
+use crate::ascii::{duration_from_millis, millis};
 use crate::time::{Instant, Monotonic};
 
 #[cfg(doc)]
@@ -95,7 +95,7 @@ impl KeepAlive {
 
     /// The keep-alive interval.
     pub fn interval(&self) -> Duration {
-        Duration::from_millis(self.interval_ms)
+        duration_from_millis(self.interval_ms)
     }
 
     /// The comment text announcing this interval (see [`keepalive_comment`]).
@@ -107,7 +107,7 @@ impl KeepAlive {
 /// The deadline `interval_ms` (at least 1) after `now`, or `None` when it saturates to `now`
 /// itself: a timer re-armed there would fire again at the same instant, forever.
 const fn rearm(now: Instant, interval_ms: u64) -> Option<Instant> {
-    let deadline = now.saturating_add(Duration::from_millis(interval_ms));
+    let deadline = now.saturating_add(duration_from_millis(interval_ms));
     if deadline.as_millis() > now.as_millis() {
         Some(deadline)
     } else {

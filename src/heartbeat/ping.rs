@@ -4,7 +4,7 @@ use core::fmt;
 use core::time::Duration;
 
 use super::at_least_one;
-use crate::ascii::millis;
+use crate::ascii::{duration_from_millis, millis};
 use crate::time::{Instant, Monotonic};
 
 #[cfg(doc)]
@@ -32,12 +32,12 @@ impl PingConfig {
 
     /// How often a ping is sent.
     pub const fn every(&self) -> Duration {
-        Duration::from_millis(self.every_ms)
+        duration_from_millis(self.every_ms)
     }
 
     /// How long a ping may go unanswered.
     pub const fn answer_within(&self) -> Duration {
-        Duration::from_millis(self.answer_within_ms)
+        duration_from_millis(self.answer_within_ms)
     }
 }
 
@@ -81,7 +81,7 @@ impl PingSchedule {
             config,
             clock: Monotonic::new(now),
             state: PingState::Waiting {
-                next_ping: now.saturating_add(Duration::from_millis(config.every_ms)),
+                next_ping: now.saturating_add(duration_from_millis(config.every_ms)),
             },
         }
     }

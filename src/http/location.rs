@@ -3,7 +3,7 @@
 use core::fmt;
 
 use crate::BufferTooSmall;
-use crate::ascii::{Overflow, parse_u64};
+use crate::ascii::{Overflow, move_within, parse_u64};
 
 /// The scheme of an absolute `Location`.
 ///
@@ -393,7 +393,7 @@ fn remove_dot_segments(buf: &mut [u8], len: usize) -> usize {
             _ => {
                 let seg_len = seg_end - seg_start;
                 buf[write] = b'/';
-                buf.copy_within(seg_start..seg_end, write + 1);
+                move_within(buf, seg_start, write + 1, seg_len);
                 write += 1 + seg_len;
                 read = seg_end;
                 continue;

@@ -8,8 +8,16 @@ use super::error::ParseError;
 use super::event::{Event, Output};
 use super::state::{Loc, Piece, RawOutput, Span, State};
 use super::text::{lossy_copy, lossy_len};
-use super::tokenizer::{Field, Line, RawToken, classify_line, find_line_end, has_nul};
+use super::tokenizer::{
+    Field, Line, RawToken, classify_line, find_line_end, has_nul, is_data_line,
+};
 use super::utf8::{Utf8Window, text, text_in_place};
+
+/// Whether the engine takes the lines most streams are made of (a whole line, a `data` line
+/// and its blank line, the rest of a `data` line) on paths of their own before the tokenizer.
+/// They are most of the parser's speed on 64-bit targets and about 1.2 KiB of flash on a
+/// Cortex-M4 (`benches/footprint.sh`), where only the tokenizer's path is built.
+const FAST_PATHS: bool = cfg!(target_pointer_width = "64");
 
 /// What the engine found at one line or piece of a line.
 #[derive(Clone, Copy, Debug)]
@@ -184,9 +192,7 @@ impl State {
             && self.event_type == Span::None
             && self.pending.is_none();
         let p = *pos;
-        let rest = input
-            .get(p..)
-            .filter(|rest| alone && rest.starts_with(b"data:"))?;
+        let rest = input.get(p..).filter(|rest| alone && is_data_line(rest))?;
         let end = p + find_line_end(rest)?;
         let start = if rest[5] == b' ' { p + 6 } else { p + 5 };
         let mut after = self.tokenizer.end_line(input, end);
@@ -212,95 +218,115 @@ impl State {
         pos: &mut usize,
         utf8: &mut Utf8Window<'i>,
     ) -> Option<Result<Found, ParseError>> {
+        self.find_with::<FAST_PATHS>(buf, input, pos, utf8)
+    }
+
+    /// [`State::find`], with the fast paths for whole lines or without them. Without them
+    /// every line goes through the tokenizer and the field handlers, which give the same
+    /// outputs (the host's tests check both against the spec) in less code: what small
+    /// targets build (see [`FAST_PATHS`]).
+    #[cfg_attr(target_pointer_width = "64", inline(always))]
+    #[cfg_attr(not(target_pointer_width = "64"), inline)]
+    pub(super) fn find_with<'i, const FAST: bool>(
+        &mut self,
+        buf: &mut [u8],
+        input: &'i [u8],
+        pos: &mut usize,
+        utf8: &mut Utf8Window<'i>,
+    ) -> Option<Result<Found, ParseError>> {
         loop {
             let p = *pos;
             let Some(&b) = input.get(p) else {
                 self.spill(buf, input);
                 return None;
             };
-            let step = match self.tokenizer.line {
-                Line::Start if b == b'\n' || b == b'\r' => {
-                    *pos = self.tokenizer.end_line(input, p);
-                    Step::Blank
-                }
-                Line::Start => match find_line_end(&input[p..]) {
-                    Some(off) => {
-                        let end = p + off;
-                        *pos = self.tokenizer.end_line(input, end);
-                        let line = &input[p..end];
-                        if line.starts_with(b"data:") {
-                            let start = if line.get(5) == Some(&b' ') {
-                                p + 6
+            let step = if !FAST {
+                self.on_token(buf, input, pos, utf8)
+            } else {
+                match self.tokenizer.line {
+                    Line::Start if b == b'\n' || b == b'\r' => {
+                        *pos = self.tokenizer.end_line(input, p);
+                        Step::Blank
+                    }
+                    Line::Start => match find_line_end(&input[p..]) {
+                        Some(off) => {
+                            let end = p + off;
+                            *pos = self.tokenizer.end_line(input, end);
+                            let line = &input[p..end];
+                            if is_data_line(line) {
+                                let start = if line.get(5) == Some(&b' ') {
+                                    p + 6
+                                } else {
+                                    p + 5
+                                };
+                                if self.data_event(input, pos, utf8, start, end).is_some() {
+                                    let id = self.committed;
+                                    return Some(Ok(Found::Event(FoundEvent(Dispatched {
+                                        ty: Loc::EMPTY,
+                                        id,
+                                        commit: id,
+                                        data: Loc::Input(start, end),
+                                    }))));
+                                }
+                                Step::Data {
+                                    start,
+                                    end,
+                                    first: true,
+                                    last: true,
+                                }
                             } else {
-                                p + 5
-                            };
-                            if self.data_event(input, pos, utf8, start, end).is_some() {
-                                let id = self.committed;
-                                return Some(Ok(Found::Event(FoundEvent(Dispatched {
-                                    ty: Loc::EMPTY,
-                                    id,
-                                    commit: id,
-                                    data: Loc::Input(start, end),
-                                }))));
+                                self.on_line(buf, input, utf8, p, end)
                             }
+                        }
+                        // A `data` line that continues in a later input, its value begun here.
+                        None if input.len() - p > 5 && is_data_line(&input[p..]) => {
+                            let start = if input[p + 5] == b' ' { p + 6 } else { p + 5 };
+                            *pos = input.len();
+                            let started = start < input.len();
+                            self.tokenizer.line = Line::Value {
+                                field: Field::Data,
+                                started,
+                                space_checked: true,
+                            };
+                            if started {
+                                Step::Data {
+                                    start,
+                                    end: input.len(),
+                                    first: true,
+                                    last: false,
+                                }
+                            } else {
+                                Step::Found(None)
+                            }
+                        }
+                        None => self.on_token(buf, input, pos, utf8),
+                    },
+                    Line::Value {
+                        field: Field::Data,
+                        started: true,
+                        space_checked: true,
+                    } => match find_line_end(&input[p..]) {
+                        Some(off) => {
+                            *pos = self.tokenizer.end_line(input, p + off);
                             Step::Data {
-                                start,
-                                end,
-                                first: true,
+                                start: p,
+                                end: p + off,
+                                first: false,
                                 last: true,
                             }
-                        } else {
-                            self.on_line(buf, input, utf8, p, end)
                         }
-                    }
-                    // A `data` line that continues in a later input, its value begun here.
-                    None if input.len() - p > 5 && input[p..].starts_with(b"data:") => {
-                        let start = if input[p + 5] == b' ' { p + 6 } else { p + 5 };
-                        *pos = input.len();
-                        let started = start < input.len();
-                        self.tokenizer.line = Line::Value {
-                            field: Field::Data,
-                            started,
-                            space_checked: true,
-                        };
-                        if started {
+                        None => {
+                            *pos = input.len();
                             Step::Data {
-                                start,
+                                start: p,
                                 end: input.len(),
-                                first: true,
+                                first: false,
                                 last: false,
                             }
-                        } else {
-                            Step::Found(None)
                         }
-                    }
-                    None => self.on_token(buf, input, pos, utf8),
-                },
-                Line::Value {
-                    field: Field::Data,
-                    started: true,
-                    space_checked: true,
-                } => match find_line_end(&input[p..]) {
-                    Some(off) => {
-                        *pos = self.tokenizer.end_line(input, p + off);
-                        Step::Data {
-                            start: p,
-                            end: p + off,
-                            first: false,
-                            last: true,
-                        }
-                    }
-                    None => {
-                        *pos = input.len();
-                        Step::Data {
-                            start: p,
-                            end: input.len(),
-                            first: false,
-                            last: false,
-                        }
-                    }
-                },
-                _ => self.on_token(buf, input, pos, utf8),
+                    },
+                    _ => self.on_token(buf, input, pos, utf8),
+                }
             };
             let found = match step {
                 Step::Blank => match self.dispatch(buf, input) {

@@ -4,12 +4,11 @@
 //! their limits; `retry` is read as decimal digits; comments are cut at their limit.
 
 use crate::ascii::{Overflow, push_digit};
-use memchr::memchr;
 
 use super::error::ParseError;
 use super::state::{IdLine, Loc, Piece, RawOutput, Span, State};
 use super::text::{fitting_prefix, lossy_copy, lossy_in_place, lossy_len};
-use super::tokenizer::{Field, has_nul};
+use super::tokenizer::{Field, find_byte, has_nul};
 use super::utf8::{Utf8Window, repair_in_place};
 
 impl State {
@@ -234,7 +233,7 @@ impl State {
                 too_long: false,
             },
         };
-        line.nul |= memchr(0, value).is_some();
+        line.nul |= find_byte(0, value).is_some();
         if line.len + value.len() > max {
             line.too_long = true;
         } else if !line.too_long {

@@ -305,6 +305,7 @@ mod tests {
 
     use proptest::prelude::*;
 
+    use super::super::engine::Found;
     use super::super::utf8::UTF8_WINDOW;
     use super::*;
 
@@ -315,13 +316,31 @@ mod tests {
         Retry(u64),
     }
 
+    /// What feeding `input` in pieces of the `chunks` sizes gives, checked to be the same
+    /// with and without the engine's fast paths (the small targets' engine).
     fn parse_in(input: &[u8], chunks: &[usize]) -> Vec<Seen> {
+        let seen = parse_in_feeds(input, chunks);
+        assert_eq!(parse_in_with::<true>(input, chunks), seen, "engine alone");
+        assert_eq!(
+            parse_in_with::<false>(input, chunks),
+            seen,
+            "without the fast paths"
+        );
+        seen
+    }
+
+    fn parser_for_tests() -> Parser<Vec<u8>> {
         let limits = Limits {
             max_id_len: 4096,
             max_event_type_len: 4096,
             max_comment_len: 16,
         };
-        let mut parser = Parser::with_limits(std::vec![0u8; 1 << 17], limits).unwrap();
+        Parser::with_limits(std::vec![0u8; 1 << 17], limits).unwrap()
+    }
+
+    /// Feeds `input` in pieces of the `chunks` sizes (cycled) through [`Parser::feed`].
+    fn parse_in_feeds(input: &[u8], chunks: &[usize]) -> Vec<Seen> {
+        let mut parser = parser_for_tests();
         let mut seen = Vec::new();
         let mut rest = input;
         let mut sizes = chunks.iter().copied().cycle();
@@ -339,6 +358,38 @@ mod tests {
                     )),
                     Output::Retry(ms) => seen.push(Seen::Retry(ms)),
                     Output::Comment(_) => {}
+                }
+            }
+        }
+        seen
+    }
+
+    /// [`parse_in_feeds`] through `find_with::<FAST>`: a feed's loop spelled out, so the
+    /// engine of the other kind of target runs on the host too.
+    fn parse_in_with<const FAST: bool>(input: &[u8], chunks: &[usize]) -> Vec<Seen> {
+        let mut parser = parser_for_tests();
+        let mut seen = Vec::new();
+        let mut rest = input;
+        let mut sizes = chunks.iter().copied().cycle();
+        while !rest.is_empty() {
+            let n = sizes.next().unwrap_or(usize::MAX).clamp(1, rest.len());
+            let (piece, tail) = rest.split_at(n);
+            rest = tail;
+            let mut pos = 0;
+            let mut utf8 = Utf8Window::EMPTY;
+            let Parser { buf, state } = &mut parser;
+            while let Some(found) = state.find_with::<FAST>(buf, piece, &mut pos, &mut utf8) {
+                match found.unwrap() {
+                    Found::Event(found) => {
+                        let e = state.deliver(buf, piece, &mut utf8, found.0).unwrap();
+                        seen.push(Seen::Event(
+                            e.event_type().to_string(),
+                            e.data().to_string(),
+                            e.id().to_string(),
+                        ));
+                    }
+                    Found::Retry(ms) => seen.push(Seen::Retry(ms)),
+                    Found::Comment(_) => {}
                 }
             }
         }

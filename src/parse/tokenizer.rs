@@ -20,10 +20,12 @@
 //!
 //! As in the parser, hot helpers are forced inline on 64-bit targets only.
 
+#[cfg(target_pointer_width = "64")]
 use memchr::{memchr, memchr2};
 
 /// Below this many bytes a plain loop finds a byte sooner than `memchr`, whose dispatch and
 /// setup cost more than the search when inputs arrive a few bytes at a time.
+#[cfg(any(target_pointer_width = "64", test))]
 const SHORT_SCAN: usize = 16;
 
 const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
@@ -311,7 +313,7 @@ impl Tokenizer {
         let colon = if b == b':' {
             Some(0)
         } else {
-            memchr(b':', rest)
+            find_byte(b':', rest)
         };
         let Some(colon) = colon else {
             self.line = Line::Name {
@@ -369,7 +371,7 @@ impl Tokenizer {
         let line_end = find_line_end(rest);
         let scan = &rest[..line_end.unwrap_or(rest.len())];
         self.line = Line::Name { name, len };
-        if let Some(colon) = memchr(b':', scan) {
+        if let Some(colon) = find_byte(b':', scan) {
             self.push_name(&scan[..colon]);
             let field = self.pending_field();
             self.line = Line::Value {
@@ -485,13 +487,39 @@ impl<'i> Iterator for Tokens<'_, 'i> {
 }
 
 /// The offset of the first CR or LF in `hay`.
+///
+/// On 64-bit targets `memchr2` for all but short stretches. Smaller targets scan a byte at a
+/// time: `memchr`'s word-at-a-time search is a few hundred bytes of flash there, and their
+/// inputs (a socket buffer of a kilobyte or two) are short.
 #[cfg_attr(target_pointer_width = "64", inline(always))]
 #[cfg_attr(not(target_pointer_width = "64"), inline)]
 pub(super) fn find_line_end(hay: &[u8]) -> Option<usize> {
-    if hay.len() < SHORT_SCAN {
+    #[cfg(target_pointer_width = "64")]
+    {
+        if hay.len() < SHORT_SCAN {
+            find_line_end_short(hay)
+        } else {
+            memchr2(b'\n', b'\r', hay)
+        }
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    {
         find_line_end_short(hay)
-    } else {
-        memchr2(b'\n', b'\r', hay)
+    }
+}
+
+/// The offset of the first `byte` in `hay`: `memchr` on 64-bit targets, a byte at a time on
+/// smaller ones (see [`find_line_end`]).
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
+pub(super) fn find_byte(byte: u8, hay: &[u8]) -> Option<usize> {
+    #[cfg(target_pointer_width = "64")]
+    {
+        memchr(byte, hay)
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    {
+        hay.iter().position(|&b| b == byte)
     }
 }
 
@@ -601,7 +629,7 @@ fn find_line_end_short(hay: &[u8]) -> Option<usize> {
 #[cfg(not(target_pointer_width = "64"))]
 #[inline]
 pub(super) fn has_nul(value: &[u8]) -> bool {
-    memchr(0, value).is_some()
+    find_byte(0, value).is_some()
 }
 
 /// The field of a whole line (not empty, without its line break) and where its value starts,
@@ -640,15 +668,33 @@ fn named<const N: usize>(line: &[u8], field: Field, name: &[u8; N]) -> (Field, u
     }
 }
 
+/// Whether `line` starts with `data:`, the most common line.
+///
+/// On 64-bit targets `starts_with`, which the compiler turns into a word compare. On smaller
+/// targets built for size it stays a call to `memcmp` (116 bytes on a Cortex-M4 that the parser
+/// needs for nothing else), so the bytes are compared one by one there.
+#[cfg_attr(target_pointer_width = "64", inline(always))]
+#[cfg_attr(not(target_pointer_width = "64"), inline)]
+pub(super) fn is_data_line(line: &[u8]) -> bool {
+    #[cfg(target_pointer_width = "64")]
+    {
+        line.starts_with(b"data:")
+    }
+    #[cfg(not(target_pointer_width = "64"))]
+    {
+        matches!(line, [b'd', b'a', b't', b'a', b':', ..])
+    }
+}
+
 /// Splits a whole line into its field and the offset where the value starts.
 #[inline]
 pub(super) fn split_line(line: &[u8]) -> (Field, usize) {
-    let (field, colon) = if line.starts_with(b"data:") {
+    let (field, colon) = if is_data_line(line) {
         (Field::Data, 4)
     } else if line[0] == b':' {
         (Field::Comment, 0)
     } else {
-        match memchr(b':', line) {
+        match find_byte(b':', line) {
             Some(colon) => (field_named(&line[..colon]), colon),
             None => return (field_named(line), line.len()),
         }

@@ -17,6 +17,11 @@ pub(super) fn text(bytes: &[u8]) -> &str {
 /// or when a feed is dropped early and fed again.
 pub(super) const UTF8_WINDOW: usize = 4 * 1024;
 
+/// Whether [`Utf8Window`] keeps a window at all. On 64-bit targets it saves a call per field;
+/// smaller targets validate each field on its own, which checks no more bytes and leaves out
+/// the window's code (a few hundred bytes of flash on a Cortex-M4).
+const WINDOWS: bool = cfg!(target_pointer_width = "64");
+
 /// A stretch of the input already validated as UTF-8, so that the many short fields inside it
 /// become `&str` by slicing (which checks only the two ends) instead of each being validated
 /// with its own call. Windows only move forwards: a field before the window (the committed id of
@@ -35,6 +40,9 @@ impl<'i> Utf8Window<'i> {
     #[cfg_attr(target_pointer_width = "64", inline(always))]
     #[cfg_attr(not(target_pointer_width = "64"), inline)]
     pub(super) fn text(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
+        if !WINDOWS {
+            return alone(&input[s..e]);
+        }
         if s >= self.start && e <= self.start + self.text.len() {
             return self.text.get(s - self.start..e - self.start);
         }
@@ -46,7 +54,7 @@ impl<'i> Utf8Window<'i> {
     /// kilobytes of what follows, in vain when that is a large event whose lines are copied.
     #[inline]
     pub(super) fn text_field(&mut self, input: &'i [u8], s: usize, e: usize) -> Option<&'i str> {
-        if s >= self.start && e <= self.start + self.text.len() {
+        if WINDOWS && s >= self.start && e <= self.start + self.text.len() {
             return self.text.get(s - self.start..e - self.start);
         }
         alone(&input[s..e])
@@ -91,10 +99,12 @@ pub(super) const ASCII_BLOCK: usize = 1024;
 #[allow(unsafe_code)]
 pub(super) fn text_in_place(region: &mut [u8], len: usize) -> Option<&str> {
     let mut ascii = 0;
-    while len - ascii >= ASCII_BLOCK && region[ascii..ascii + ASCII_BLOCK].is_ascii() {
+    // Smaller targets go straight to the UTF-8 check: the ASCII pass is speed they trade for
+    // flash (see `WINDOWS`).
+    while WINDOWS && len - ascii >= ASCII_BLOCK && region[ascii..ascii + ASCII_BLOCK].is_ascii() {
         ascii += ASCII_BLOCK;
     }
-    if len - ascii < ASCII_BLOCK && is_ascii_short(&region[ascii..len]) {
+    if WINDOWS && len - ascii < ASCII_BLOCK && is_ascii_short(&region[ascii..len]) {
         ascii = len;
     }
     if ascii == len || str::from_utf8(&region[ascii..len]).is_ok() {

@@ -395,7 +395,7 @@ const fn option_millis(d: Option<Duration>) -> Option<u64> {
 
 const fn option_duration(ms: Option<u64>) -> Option<Duration> {
     match ms {
-        Some(ms) => Some(Duration::from_millis(ms)),
+        Some(ms) => Some(crate::ascii::duration_from_millis(ms)),
         None => None,
     }
 }

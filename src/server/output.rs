@@ -462,7 +462,7 @@ fn frame(buf: &mut [u8], start: usize, payload: usize) -> usize {
     match frame_chunk_in_place(region, payload) {
         Ok(chunk) => {
             let len = chunk.len();
-            buf.copy_within(start + chunk.start..start + chunk.end, start);
+            crate::ascii::move_within(buf, start + chunk.start, start, len);
             start + len
         }
         // Unreachable: the body was written below `buf.len() - 2`, after CHUNK_HEADER_MAX

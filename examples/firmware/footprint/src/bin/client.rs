@@ -14,7 +14,9 @@ use core::mem::MaybeUninit;
 use core::time::Duration;
 
 use sansse::Instant;
-use sansse::client::{Action, ClientConfig, ConfigError, ClientSession, ClientStorage, SessionEvent, State};
+use sansse::client::{
+    Action, ClientConfig, ClientSession, ClientStorage, ConfigError, SessionEvent, State,
+};
 use sansse::heartbeat::PingConfig;
 use sansse_firmware_footprint::{PIECE, Tally, run};
 

@@ -131,10 +131,7 @@ fn connection(
         session.handle_bytes(*now, piece);
     }
     story(&mut session, tally);
-    if session
-        .accept(*now, &*ring, AcceptOptions::new())
-        .is_err()
-    {
+    if session.accept(*now, &*ring, AcceptOptions::new()).is_err() {
         tally.errors += 1;
     }
     transmit(&mut session, ring, buf, *now, tally);
