@@ -4,6 +4,8 @@
 //! `tests/fuzz_replay.rs` can replay the corpus on stable.
 #![no_main]
 
+// The body also offers the script encoder that only the stable tests use.
+#[allow(dead_code)]
 #[path = "../bodies/topics.rs"]
 mod body;
 
