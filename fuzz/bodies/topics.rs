@@ -5,8 +5,9 @@
 //! A small [`Ring`] (a few events, a few hundred bytes, so eviction happens all the time) is
 //! published to with random non-empty subsets of a six-topic alphabet (the default topic among
 //! them, and two names that share an eviction bucket), and read by four readers: three
-//! [`Ring::following`] views on fuzz-chosen topic sets (the empty set included) and one that
-//! reads the ring directly (the default topic). Readers read with `next`, `peek` and drains
+//! [`Ring::following`] views on fuzz-chosen topic sets (the empty set included), some of them
+//! lazy as a `ServerSession` is (moving only past what they got, never on `CaughtUp`), and one
+//! that reads the ring directly (the default topic). Readers read with `next`, `peek` and drains
 //! between publishes, and resume with valid, evicted, future, other-epoch and malformed ids.
 //!
 //! A plain model keeps every published event (its seq, topics and wire bytes); the ring keeps
@@ -44,6 +45,9 @@ pub(crate) const NAMES: [&str; 6] = ["default", "a", "b", "g", "news", "user/1"]
 
 /// Masks over [`NAMES`] have six bits.
 pub(crate) const ALL_TOPICS: u8 = 0x3f;
+
+/// The bit of a reader's choice byte that makes it lazy (see `Reader::lazy`).
+pub(crate) const LAZY: u8 = 0x40;
 
 /// The default topic's bit.
 pub(crate) const DEFAULT_BIT: u8 = 1;
@@ -105,7 +109,8 @@ pub(crate) enum Op {
     Drain { reader: u8 },
     /// Places a reader anew from a `Last-Event-ID` of the given kind.
     Resume { reader: u8, kind: IdKind, arg: u8 },
-    /// A reader follows other topics (from the live position).
+    /// A reader follows other topics (from the live position); `mask` as the header's
+    /// reader bytes.
     Follow { reader: u8, mask: u8 },
     /// Reads every kept event back and peeks every reader.
     Check,
@@ -143,7 +148,8 @@ impl IdKind {
 /// Opcodes, taken modulo this count.
 const OPS: u8 = 8;
 
-/// Encodes a script: a ring choice, the first three readers' topic masks, then the ops.
+/// Encodes a script: a ring choice, the first three readers' topic masks (bit 6: lazy), then
+/// the ops.
 pub(crate) fn encode(ring: u8, readers: [u8; 3], ops: &[Op]) -> Vec<u8> {
     let mut bytes = vec![ring, readers[0], readers[1], readers[2]];
     for op in ops {
@@ -180,7 +186,7 @@ pub(crate) fn topics(data: &[u8]) {
 fn run<const E: usize, const B: usize>(mut ring: Ring<E, B>, script: &mut Script<'_>) {
     let mut model = Model::default();
     let mut readers: Vec<Reader> = (0..3)
-        .map(|_| Reader::following(script.byte() & ALL_TOPICS, &ring))
+        .map(|_| Reader::following(script.byte(), &ring))
         .collect();
     readers.push(Reader::direct(&ring));
 
@@ -211,10 +217,10 @@ fn run<const E: usize, const B: usize>(mut ring: Ring<E, B>, script: &mut Script
             }
             5 => {
                 let r = reader_index(script.byte());
-                let mask = script.byte() & ALL_TOPICS;
+                let choice = script.byte();
                 // The direct reader follows the default topic by construction.
                 if !readers[r].direct {
-                    readers[r] = Reader::following(mask, &ring);
+                    readers[r] = Reader::following(choice, &ring);
                 }
             }
             6 => {
@@ -390,6 +396,9 @@ struct Reader {
     topics: Topics,
     /// Reads the ring itself (the default topic) rather than a view.
     direct: bool,
+    /// Moves only past what it got, as a `ServerSession` does: on `CaughtUp` it keeps its
+    /// cursor (right after its own last event) instead of advancing past other topics.
+    lazy: bool,
     cursor: Cursor,
     /// The seq up to which the reader has every event of its topics or was told it lost them.
     pos: u64,
@@ -407,7 +416,9 @@ enum Mode {
 }
 
 impl Reader {
-    fn following<const E: usize, const B: usize>(mask: u8, ring: &Ring<E, B>) -> Self {
+    /// A reader of the topics in `choice`'s low six bits, lazy when bit 6 is set.
+    fn following<const E: usize, const B: usize>(choice: u8, ring: &Ring<E, B>) -> Self {
+        let mask = choice & ALL_TOPICS;
         let topics = topics_of(mask);
         let cursor = ring.following(&topics).resume(None).cursor();
         assert_eq!(cursor, ring.live_cursor(), "no id starts live");
@@ -415,6 +426,7 @@ impl Reader {
             mask,
             topics,
             direct: false,
+            lazy: choice & LAZY != 0,
             cursor,
             pos: cursor.position().get() - 1,
             last_delivered: 0,
@@ -454,7 +466,10 @@ impl Reader {
             (Read::from(read), cursor)
         });
         self.check(ring, model, &read, before, cursor, Mode::Consume);
-        self.cursor = cursor;
+        self.cursor = match read {
+            Read::CaughtUp if self.lazy => before,
+            _ => cursor,
+        };
         !matches!(read, Read::CaughtUp)
     }
 
