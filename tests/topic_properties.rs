@@ -124,7 +124,7 @@ fn read_seqs<R: ReplayLog<Cursor = Cursor>>(log: &R, mut cursor: Cursor) -> Vec<
     let mut seqs = Vec::new();
     loop {
         match log.next(&mut cursor) {
-            Next::Event(bytes) => seqs.push(seq_in(std::str::from_utf8(bytes).unwrap())),
+            Next::Event(bytes) => seqs.push(seq_in(core::str::from_utf8(bytes).unwrap())),
             Next::CaughtUp => return seqs,
             Next::Overrun { missed } => panic!("overrun of {missed} on a ring that evicts nothing"),
         }
