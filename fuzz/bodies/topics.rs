@@ -27,7 +27,9 @@
 //!    topics and every one of them that really lost an event, and carry no count once the ring
 //!    holds topics; before that, the exact count;
 //! 6. `peek` does not move the cursor and agrees with `next`; a refused publish leaves the ring
-//!    as it was; every kept event reads back as published; the id of a cursor resumes it.
+//!    as it was; every kept event reads back as published; the id of a cursor resumes it;
+//! 7. a publish's `Interest` intersects that of every reader following one of its topics, so
+//!    a hub that wakes by interest wakes them all.
 
 use sansse::encode::{EventIdBuf, EventName};
 use sansse::replay::{
@@ -196,6 +198,7 @@ fn run<const E: usize, const B: usize>(mut ring: Ring<E, B>, script: &mut Script
                 let mask = script.byte();
                 let pad = script.byte();
                 model.publish(&mut ring, mask, usize::from(pad & 0x7f), pad & 0x80 != 0);
+                model.check_wakes(&readers);
             }
             1 => {
                 let r = reader_index(script.byte());
@@ -229,6 +232,7 @@ fn run<const E: usize, const B: usize>(mut ring: Ring<E, B>, script: &mut Script
                 let pad = usize::from(script.byte() % 64);
                 for _ in 0..count {
                     model.publish(&mut ring, mask, pad, false);
+                    model.check_wakes(&readers);
                 }
             }
             _ => {
@@ -307,6 +311,26 @@ impl Model {
                 );
             }
             Err(error) => panic!("publish failed: {error}"),
+        }
+    }
+
+    /// A hub wakes a reader when a publish's `Interest` intersects the reader's: the last
+    /// publish must wake every reader that follows one of its topics (a spurious wake-up is
+    /// allowed, a missed one would stall the reader).
+    fn check_wakes(&self, readers: &[Reader]) {
+        let Some(last) = self.events.last() else {
+            return;
+        };
+        let published = topics_of(last.mask).interest();
+        for reader in readers {
+            if last.mask & reader.mask != 0 {
+                assert!(
+                    reader.topics.interest().intersects(published),
+                    "a publish to {:02x} does not wake the reader of {:?}",
+                    last.mask,
+                    reader.topics
+                );
+            }
         }
     }
 
