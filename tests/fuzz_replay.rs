@@ -25,6 +25,10 @@ mod chunked_body;
 #[path = "../fuzz/bodies/encode_roundtrip.rs"]
 mod encode_roundtrip_body;
 
+#[allow(dead_code)]
+#[path = "../fuzz/bodies/topics.rs"]
+mod topics_body;
+
 use core::panic::AssertUnwindSafe;
 use std::fs;
 use std::panic::catch_unwind;
@@ -64,6 +68,10 @@ const TARGETS: &[Target] = &[
     Target {
         name: "encode_roundtrip",
         body: encode_roundtrip_body::encode_roundtrip,
+    },
+    Target {
+        name: "topics",
+        body: topics_body::topics,
     },
 ];
 
