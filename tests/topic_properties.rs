@@ -266,7 +266,6 @@ fn sessions_on<const E: usize, const B: usize>(
 /// (1,000 users in 64 buckets) every subscriber gets such gap events over and over (see
 /// `benches/src/bin/fanout.rs`), and each poll scans every event since its own last one.
 #[test]
-#[ignore = "bug: a caught-up session gets a gap event when another topic of its bucket is evicted"]
 fn a_caught_up_session_gets_no_gap_event_when_only_another_topic_is_evicted() {
     let mut ring = Ring::<4, 4096>::new(EPOCH);
     let mine = topics_of(1 << NAMES.iter().position(|n| *n == "g").unwrap());
