@@ -1,6 +1,7 @@
 //! Topics end to end: `examples/server` run as the real binary on a free loopback port, with
 //! subscribers on overlapping topic sets, a multi-topic subscriber that drops and resumes, a
-//! private topic behind a token, and a hundred thousand topics published once each.
+//! private topic behind a token, a hundred thousand topics published once each, and ten
+//! thousand topics with one follower each.
 //!
 //! What must hold: a subscriber receives exactly the events published to its topics, in
 //! publish order, none twice; one `Last-Event-ID` resumes all of its topics; a private topic's
@@ -295,4 +296,57 @@ fn publish(addr: SocketAddr, target: &str, body: &[u8]) -> (u16, String) {
         .and_then(|status| status.parse().ok())
         .expect("a status line");
     (status, body.to_owned())
+}
+
+#[test]
+fn ten_thousand_topics_with_one_follower_each_fit_the_ring_and_a_set_apiece() {
+    // The ring is built on the stack before it moves into the hub: more than a test thread's.
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(ten_thousand_followers)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+fn ten_thousand_followers() {
+    use sansse::StdHub;
+    use sansse::io::Hub as _;
+    use sansse::replay::{Cursor, Next, ReplayLog, Ring, TopicLog, Topics};
+
+    const FOLLOWERS: usize = 10_000;
+    let hub = StdHub::new(Ring::<16_384, 2_097_152>::new(3));
+    // Each follower starts live right before its own event, as one that subscribed then.
+    let mut followers: Vec<(Topics, Cursor)> = Vec::with_capacity(FOLLOWERS);
+    for n in 0..FOLLOWERS {
+        let topics = Topics::one(&format!("user/{n}")).unwrap();
+        let cursor = hub.with_log(|log| log.following(&topics).live_cursor());
+        hub.publish_to(&topics, None, &format!("for {n}")).unwrap();
+        followers.push((topics, cursor));
+    }
+
+    for (n, (topics, mut cursor)) in followers.into_iter().enumerate() {
+        hub.with_log(|log| {
+            let view = log.following(&topics);
+            let Next::Event(bytes) = view.next(&mut cursor) else {
+                panic!("follower {n} got nothing");
+            };
+            let text = core::str::from_utf8(bytes).unwrap();
+            assert!(text.ends_with(&format!("\ndata: for {n}\n\n")), "{text}");
+            // Nothing else is theirs: checked for a sample, as each check scans every later
+            // event (the other topics' events are skipped, never delivered).
+            if n % 97 == 0 {
+                assert_eq!(view.next(&mut cursor), Next::CaughtUp, "follower {n}");
+            }
+        });
+    }
+    // What a follower costs besides its connection: its topic set and a cursor. The ring is
+    // the same size whatever the number of topics.
+    let per_follower = size_of::<Topics>() + size_of::<Cursor>();
+    eprintln!(
+        "{per_follower} bytes a follower; ring {} bytes",
+        size_of::<Ring<16_384, 2_097_152>>()
+    );
+    assert!(per_follower <= 1024, "{per_follower}");
+    assert_eq!(hub.with_log(|log| log.len()), FOLLOWERS);
 }
