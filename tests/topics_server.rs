@@ -312,7 +312,7 @@ fn ten_thousand_topics_with_one_follower_each_fit_the_ring_and_a_set_apiece() {
 fn ten_thousand_followers() {
     use sansse::StdHub;
     use sansse::io::Hub as _;
-    use sansse::replay::{Cursor, Next, ReplayLog, Ring, TopicLog, Topics};
+    use sansse::replay::{Cursor, Next, ReplayLog, Ring, Topics};
 
     const FOLLOWERS: usize = 10_000;
     let hub = StdHub::new(Ring::<16_384, 2_097_152>::new(3));
