@@ -15,11 +15,12 @@
 //!   - **chain**: every certificate the server sends must be signed by the next one, the last
 //!     by the **one** CA given (DER). There is no root store: pin the CA (or the intermediate)
 //!     your endpoint's chain ends at.
-//!   - **algorithms**: ECDSA P-256/SHA-256 and P-384/SHA-384 signatures only, on the chain and
-//!     on the handshake (`CertificateVerify`). **RSA cannot be verified without an
-//!     allocator**, so a server whose chain or key is RSA (most public CAs' roots, such as
-//!     ISRG Root X1) fails the handshake; pin an ECDSA chain (for example ISRG Root X2 or a
-//!     private ECDSA CA).
+//!   - **algorithms**: ECDSA signatures only, on the chain and on the handshake
+//!     (`CertificateVerify`): P-256/SHA-256, and P-384/SHA-384 with the `embedded-tls-p384`
+//!     feature (about 150 KiB more flash on a Cortex-M4F). **RSA cannot be verified without
+//!     an allocator**, so a server whose chain or key is RSA (most public CAs' roots, such as
+//!     ISRG Root X1) fails the handshake; pin an ECDSA chain (Let's Encrypt's ECDSA chains
+//!     under ISRG Root X2, which need `embedded-tls-p384`, or a private P-256 CA).
 //!   - **host name**: the host the client dials must match a DNS `subjectAltName` (up to the
 //!     first three are read; wildcards per RFC 6125), or else the common name. IP-address
 //!     SANs are not matched: dial a name.
