@@ -245,7 +245,7 @@ impl TlsError {
     /// Names a handshake failure: futures-rustls reports rustls' errors as `InvalidData`
     /// I/O errors wrapping a [`rustls::Error`], which is unwrapped here into the variant that
     /// says which check failed.
-    fn from_handshake(host: Option<&str>, error: io::Error) -> Self {
+    pub(crate) fn from_handshake(host: Option<&str>, error: io::Error) -> Self {
         let Some(error) = error
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -523,6 +523,9 @@ impl Default for TlsConfig {
 #[derive(Clone)]
 pub struct TlsConnector {
     inner: futures_rustls::TlsConnector,
+    /// The same configuration, for the blocking client's rustls connections
+    /// (futures-rustls does not hand its own back).
+    config: Arc<ClientConfig>,
 }
 
 impl fmt::Debug for TlsConnector {
@@ -541,8 +544,10 @@ impl TlsConnector {
             .with_root_certificates(config.roots)
             .with_no_client_auth();
         client.alpn_protocols = std::vec![ALPN_HTTP_1_1.to_vec()];
+        let config = Arc::new(client);
         Self {
-            inner: futures_rustls::TlsConnector::from(Arc::new(client)),
+            inner: futures_rustls::TlsConnector::from(Arc::clone(&config)),
+            config,
         }
     }
 
@@ -566,14 +571,7 @@ impl TlsConnector {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let name =
-            ServerName::try_from(bare.to_string()).map_err(|_| TlsError::InvalidHostName {
-                host: host.to_string(),
-            })?;
+        let name = server_name(host)?;
         let tls = self
             .inner
             .connect(name, stream)
@@ -604,6 +602,24 @@ impl TlsConnector {
         let tls = self.connect(host, stream).await?.into_inner();
         Ok(FuturesIo::new(MaybeTlsStream::Tls(Box::new(tls))))
     }
+}
+
+impl TlsConnector {
+    /// The rustls configuration, shared with the blocking client.
+    pub(crate) fn client_config(&self) -> Arc<ClientConfig> {
+        Arc::clone(&self.config)
+    }
+}
+
+/// `host` as rustls names a server: a DNS name, or an IP address with or without `[` `]`.
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    ServerName::try_from(bare.to_string()).map_err(|_| TlsError::InvalidHostName {
+        host: host.to_string(),
+    })
 }
 
 /// A client stream that is TLS or plain, from [`TlsConnector::connect_maybe`]. Reads,
