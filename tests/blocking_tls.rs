@@ -5,7 +5,9 @@
 //! binary) it receives the events and, after the server drops every stream once, reconnects
 //! over TLS with `Last-Event-ID` and gets the rest with no gap and no repeat; against the
 //! crate's `TlsAcceptor`, an unknown issuer and a certificate for another host are refused,
-//! retried with backoff as a failed connect, and named by `tls_error()`. Every run is bounded.
+//! retried with backoff as a failed connect, and named by `tls_error()`; a redirect to
+//! `https://` closes the session as unsupported, and one to `http://` is tried over TLS, so
+//! the plain server sees a ClientHello and never a request. Every run is bounded.
 #![cfg(feature = "tls")]
 
 mod example_binary;
@@ -291,4 +293,130 @@ fn a_certificate_for_another_host_is_refused_and_named() {
         ReconnectReason::Io(embedded_io::ErrorKind::InvalidData)
     );
     assert!(matches!(error, TlsError::WrongHost { .. }), "{error:?}");
+}
+
+/// Answers every request over TLS with a `307` to `location(port)`, where `port` is its own
+/// loopback port, until the test process ends.
+fn redirecting_server(
+    cert: &str,
+    key: &str,
+    location: impl Fn(u16) -> String + Send + 'static,
+) -> u16 {
+    let acceptor = TlsAcceptor::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let response = format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: {}\r\nContent-Length: 0\r\n\r\n",
+        location(port)
+    );
+    std::thread::spawn(move || {
+        let executor = smol::Executor::new();
+        smol::block_on(executor.run(async {
+            let listener = smol::net::TcpListener::try_from(listener).unwrap();
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, response) = (acceptor.clone(), response.clone());
+                executor
+                    .spawn(async move {
+                        use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+                        let Ok(tls) = acceptor.accept(stream).await else {
+                            return;
+                        };
+                        let mut tls = tls.into_inner();
+                        let mut head = Vec::new();
+                        let mut buf = [0u8; 512];
+                        while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match tls.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => head.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        let _ = tls.write_all(response.as_bytes()).await;
+                        let _ = tls.flush().await;
+                        smol::Timer::after(Duration::from_secs(1)).await;
+                    })
+                    .detach();
+            }
+        }));
+    });
+    port
+}
+
+/// Pulls items until the first reconnect or the end, and returns the stories seen.
+fn stories(host: &'static str, port: u16, connector: TlsConnector) -> Vec<String> {
+    bounded(move || {
+        let mut memory = ClientMemory::new();
+        let config = ClientConfig::new(host, "/events").with_port(port);
+        let mut client = BlockingClient::new(config, &mut memory)
+            .unwrap()
+            .with_tls(connector);
+        let mut seen = Vec::new();
+        while let Some(item) = client.next() {
+            match item {
+                Item::Story(story @ SessionEvent::Reconnecting { .. }) => {
+                    seen.push(format!("{story:?}"));
+                    client.close();
+                }
+                Item::Story(story) => seen.push(format!("{story:?}")),
+                Item::Event(_) => panic!("an event from a redirecting server"),
+                _ => {}
+            }
+        }
+        seen
+    })
+}
+
+#[test]
+fn a_redirect_to_https_closes_the_session_as_unsupported() {
+    let pki = Pki::new("ca");
+    let (cert, key) = pki.leaf(&["localhost"]);
+    let port = redirecting_server(&cert, &key, |port| format!("https://localhost:{port}/next"));
+
+    let seen = stories("localhost", port, pki.connector());
+
+    assert!(
+        seen.last()
+            .is_some_and(|last| last.contains("UnsupportedRedirect")),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn a_redirect_to_http_is_followed_over_tls_never_in_plain_text() {
+    let pki = Pki::new("ca");
+    let (cert, key) = pki.leaf(&["localhost"]);
+    // A plain-HTTP server that records the first bytes of each connection.
+    let plain = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain_port = plain.local_addr().unwrap().port();
+    let received = Arc::new(Mutex::new(Vec::<Vec<u8>>::new()));
+    let recorder = Arc::clone(&received);
+    std::thread::spawn(move || {
+        use std::io::Read as _;
+        for stream in plain.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 16];
+            let n = stream.read(&mut buf).unwrap_or(0);
+            recorder.lock().unwrap().push(buf[..n].to_vec());
+        }
+    });
+    let port = redirecting_server(&cert, &key, move |_| {
+        format!("http://localhost:{plain_port}/next")
+    });
+
+    let seen = stories("localhost", port, pki.connector());
+
+    assert!(
+        seen.iter().any(|story| story.contains("Redirected")),
+        "{seen:?}"
+    );
+    // The TLS attempt on the plain port failed, and the session went on to retry it.
+    assert!(
+        seen.iter().any(|story| story.contains("Reconnecting")),
+        "{seen:?}"
+    );
+    let received = received.lock().unwrap();
+    assert!(!received.is_empty(), "the redirect was not followed");
+    for first in received.iter() {
+        // 0x16: a TLS handshake record (the ClientHello), never `GET `.
+        assert_eq!(first.first(), Some(&0x16), "{first:?}");
+    }
 }

@@ -16,9 +16,23 @@
 //!
 //! A connect step that serves both `http://` and `https://` URLs calls
 //! [`TlsConnector::connect_maybe`], whose [`MaybeTlsStream`] is one type for both; the scheme
-//! decides, never the port, and an `https://` URL never ends up in plain text. (The client
-//! session itself does not carry a scheme yet: it refuses a redirect to `https` rather than
-//! follow it, so a client is `https` or `http` from its first connect to its last.)
+//! decides, never the port, and an `https://` URL never ends up in plain text.
+//!
+//! # Redirects
+//!
+//! The client session does not carry a scheme: a client is `https` (its connector runs
+//! TLS) or `http` from its first connect to its last, and a redirect never changes that. What
+//! a client over TLS does with a `Location`:
+//!
+//! - a relative one (`/v2/events`, `events?x=1`) is followed over TLS, to the same host
+//!   and port;
+//! - `https://…` closes the session with `CloseReason::UnsupportedRedirect`, also when the
+//!   client is already `https` (the session was written for plain `http`);
+//! - `http://…` (and scheme-relative `//host/…`, which the session takes for `http`, port 80
+//!   unless given) is followed, but still over TLS: the handshake with a plain-HTTP port
+//!   fails and the attempt is retried with backoff, so a redirect never downgrades the
+//!   stream to plain text (`tests/blocking_tls.rs` checks that the plain server only ever
+//!   sees a TLS ClientHello).
 //!
 //! # With the pull client
 //!

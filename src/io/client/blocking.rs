@@ -163,8 +163,8 @@ impl<'buf> BlockingClient<'buf> {
     /// retries with backoff (`Reconnecting` with `ReconnectReason::Io(InvalidData)`); the
     /// typed reason is kept in [`tls_error`](Self::tls_error). Never falls back to plain text.
     ///
-    /// The session does not know the scheme: a redirect is followed over TLS to the new host,
-    /// and a redirect to `http://` is refused by the session (`UnsupportedRedirect`) as before.
+    /// The session does not know the scheme: a redirect is followed over TLS or not at all,
+    /// never in plain text (see [`io::tls`](crate::io::tls#redirects) for each kind).
     ///
     /// # Examples
     ///
