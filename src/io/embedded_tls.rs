@@ -965,3 +965,123 @@ impl<Clock: TlsClock> TlsVerifier<Aes128GcmSha256> for Checks<'_, Clock> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::pin::pin;
+    use core::task::{Context, Poll, Waker};
+
+    use embedded_io_async::{Read as _, Write as _};
+
+    use super::*;
+
+    type Link = TlsLink<8, 4>;
+
+    /// Asks for a connection and plays the pump's part of a successful handshake.
+    fn open(link: &Link) -> TlsStream<'_, 8, 4> {
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut connector = link.connector();
+        let mut connect = pin!(connector.connect("example.com", 443));
+        assert!(connect.as_mut().poll(&mut cx).is_pending());
+        link.shared.borrow_mut().phase = Phase::Open;
+        match connect.as_mut().poll(&mut cx) {
+            Poll::Ready(Ok(stream)) => stream,
+            other => panic!("not opened: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_connect_dropped_before_the_handshake_withdraws_its_request() {
+        let link = Link::new();
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut connector = link.connector();
+        {
+            let mut connect = pin!(connector.connect("example.com", 443));
+            assert!(connect.as_mut().poll(&mut cx).is_pending());
+            let shared = link.shared.borrow();
+            assert!(matches!(shared.phase, Phase::Dialing));
+            assert_eq!((shared.host.as_str(), shared.port), ("example.com", 443));
+        }
+        // The pump's `left` watch sees this and drops the half-made connection.
+        assert!(matches!(link.shared.borrow().phase, Phase::Idle));
+    }
+
+    #[test]
+    fn a_host_longer_than_the_link_holds_is_refused_before_any_connect() {
+        let link = Link::new();
+        let long = "a".repeat(HOST_CAPACITY + 1);
+        let refused = smol::block_on(link.connector().connect(&long, 443));
+        assert!(matches!(refused, Err(TlsLinkError::HostTooLong)));
+        assert!(matches!(link.shared.borrow().phase, Phase::Idle));
+    }
+
+    #[test]
+    fn a_dropped_read_loses_no_byte() {
+        let link = Link::new();
+        let mut stream = open(&link);
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut buf = [0u8; 16];
+        {
+            let mut read = pin!(stream.read(&mut buf));
+            assert!(read.as_mut().poll(&mut cx).is_pending());
+        }
+        // The dropped read asked the pump for records; the pump delivers after the drop.
+        let mut shared = link.shared.borrow_mut();
+        assert!(shared.want_read);
+        for &byte in b"data: a" {
+            shared.rx.push_back(byte).unwrap();
+        }
+        drop(shared);
+        let n = smol::block_on(stream.read(&mut buf)).unwrap();
+        assert_eq!(&buf[..n], b"data: a");
+    }
+
+    #[test]
+    fn the_end_comes_after_the_last_decrypted_bytes() {
+        let link = Link::new();
+        let mut stream = open(&link);
+        {
+            let mut shared = link.shared.borrow_mut();
+            shared.rx.push_back(b'x').unwrap();
+            shared.phase = Phase::Ended(None);
+        }
+        let mut buf = [0u8; 4];
+        assert_eq!(smol::block_on(stream.read(&mut buf)).unwrap(), 1);
+        assert_eq!(smol::block_on(stream.read(&mut buf)).unwrap(), 0);
+    }
+
+    #[test]
+    fn writes_queue_up_to_the_link_and_flush_waits_for_the_pump() {
+        let link = Link::new();
+        let mut stream = open(&link);
+        let mut cx = Context::from_waker(Waker::noop());
+        // The queue holds 4 bytes: a longer write takes what fits.
+        assert_eq!(smol::block_on(stream.write(b"GET /")).unwrap(), 4);
+        {
+            let mut flush = pin!(stream.flush());
+            assert!(flush.as_mut().poll(&mut cx).is_pending());
+            assert!(link.shared.borrow().flush);
+            // The pump encrypts the queue and flushes.
+            let mut shared = link.shared.borrow_mut();
+            assert_eq!(shared.tx.as_slice(), b"GET ");
+            shared.tx.clear();
+            shared.flush = false;
+            drop(shared);
+            assert!(matches!(flush.as_mut().poll(&mut cx), Poll::Ready(Ok(()))));
+        }
+    }
+
+    #[test]
+    fn a_stream_of_a_replaced_connection_is_told_so_and_leaves_the_new_one_alone() {
+        let link = Link::new();
+        let mut old = open(&link);
+        let new = open(&link);
+        let mut buf = [0u8; 4];
+        let superseded = smol::block_on(old.read(&mut buf));
+        assert!(matches!(superseded, Err(TlsLinkError::Superseded)));
+        drop(old);
+        assert!(matches!(link.shared.borrow().phase, Phase::Open));
+        drop(new);
+        assert!(matches!(link.shared.borrow().phase, Phase::Idle));
+    }
+}
