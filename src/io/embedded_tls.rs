@@ -224,7 +224,6 @@ impl<Clock: TlsClock> fmt::Debug for Verification<'_, Clock> {
 
 /// Why a TLS connection could not be opened, or broke.
 #[derive(Clone, Copy, Debug)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum TlsLinkError {
     /// The TCP connect failed.
@@ -273,6 +272,23 @@ impl fmt::Display for TlsLinkError {
 }
 
 impl core::error::Error for TlsLinkError {}
+
+/// By hand, with embedded-tls's error through its `Debug`: sansse does not turn on
+/// embedded-tls's own `defmt` feature, whose log calls would need a defmt logger linked into
+/// every host build with `--all-features` (turn it on in your firmware's `Cargo.toml` for its
+/// logs).
+#[cfg(feature = "defmt")]
+impl defmt::Format for TlsLinkError {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        match self {
+            Self::Tcp(kind) => defmt::write!(f, "Tcp({})", kind),
+            Self::Tls(error) => defmt::write!(f, "Tls({})", defmt::Debug2Format(error)),
+            Self::Unverified => defmt::write!(f, "Unverified"),
+            Self::HostTooLong => defmt::write!(f, "HostTooLong"),
+            Self::Superseded => defmt::write!(f, "Superseded"),
+        }
+    }
+}
 
 impl embedded_io::Error for TlsLinkError {
     /// `InvalidData` for a refused server or a broken TLS stream, so the session retries with
