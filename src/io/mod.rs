@@ -44,6 +44,8 @@ use crate::replay::{Interest, TopicLog};
 use crate::time::Instant;
 
 pub mod client;
+#[cfg(feature = "embedded-tls")]
+pub mod embedded_tls;
 #[cfg(feature = "futures-io-0.3")]
 mod futures_io;
 #[cfg(feature = "std")]

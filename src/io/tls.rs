@@ -16,9 +16,23 @@
 //!
 //! A connect step that serves both `http://` and `https://` URLs calls
 //! [`TlsConnector::connect_maybe`], whose [`MaybeTlsStream`] is one type for both; the scheme
-//! decides, never the port, and an `https://` URL never ends up in plain text. (The client
-//! session itself does not carry a scheme yet: it refuses a redirect to `https` rather than
-//! follow it, so a client is `https` or `http` from its first connect to its last.)
+//! decides, never the port, and an `https://` URL never ends up in plain text.
+//!
+//! # Redirects
+//!
+//! The client session does not carry a scheme: a client is `https` (its connector runs
+//! TLS) or `http` from its first connect to its last, and a redirect never changes that. What
+//! a client over TLS does with a `Location`:
+//!
+//! - a relative one (`/v2/events`, `events?x=1`) is followed over TLS, to the same host
+//!   and port;
+//! - `https://…` closes the session with `CloseReason::UnsupportedRedirect`, also when the
+//!   client is already `https` (the session was written for plain `http`);
+//! - `http://…` (and scheme-relative `//host/…`, which the session takes for `http`, port 80
+//!   unless given) is followed, but still over TLS: the handshake with a plain-HTTP port
+//!   fails and the attempt is retried with backoff, so a redirect never downgrades the
+//!   stream to plain text (`tests/blocking_tls.rs` checks that the plain server only ever
+//!   sees a TLS ClientHello).
 //!
 //! # With the pull client
 //!
@@ -245,7 +259,7 @@ impl TlsError {
     /// Names a handshake failure: futures-rustls reports rustls' errors as `InvalidData`
     /// I/O errors wrapping a [`rustls::Error`], which is unwrapped here into the variant that
     /// says which check failed.
-    fn from_handshake(host: Option<&str>, error: io::Error) -> Self {
+    pub(crate) fn from_handshake(host: Option<&str>, error: io::Error) -> Self {
         let Some(error) = error
             .get_ref()
             .and_then(|inner| inner.downcast_ref::<rustls::Error>())
@@ -523,6 +537,9 @@ impl Default for TlsConfig {
 #[derive(Clone)]
 pub struct TlsConnector {
     inner: futures_rustls::TlsConnector,
+    /// The same configuration, for the blocking client's rustls connections
+    /// (futures-rustls does not hand its own back).
+    config: Arc<ClientConfig>,
 }
 
 impl fmt::Debug for TlsConnector {
@@ -541,8 +558,10 @@ impl TlsConnector {
             .with_root_certificates(config.roots)
             .with_no_client_auth();
         client.alpn_protocols = std::vec![ALPN_HTTP_1_1.to_vec()];
+        let config = Arc::new(client);
         Self {
-            inner: futures_rustls::TlsConnector::from(Arc::new(client)),
+            inner: futures_rustls::TlsConnector::from(Arc::clone(&config)),
+            config,
         }
     }
 
@@ -566,14 +585,7 @@ impl TlsConnector {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
-        let bare = host
-            .strip_prefix('[')
-            .and_then(|h| h.strip_suffix(']'))
-            .unwrap_or(host);
-        let name =
-            ServerName::try_from(bare.to_string()).map_err(|_| TlsError::InvalidHostName {
-                host: host.to_string(),
-            })?;
+        let name = server_name(host)?;
         let tls = self
             .inner
             .connect(name, stream)
@@ -604,6 +616,24 @@ impl TlsConnector {
         let tls = self.connect(host, stream).await?.into_inner();
         Ok(FuturesIo::new(MaybeTlsStream::Tls(Box::new(tls))))
     }
+}
+
+impl TlsConnector {
+    /// The rustls configuration, shared with the blocking client.
+    pub(crate) fn client_config(&self) -> Arc<ClientConfig> {
+        Arc::clone(&self.config)
+    }
+}
+
+/// `host` as rustls names a server: a DNS name, or an IP address with or without `[` `]`.
+pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, TlsError> {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    ServerName::try_from(bare.to_string()).map_err(|_| TlsError::InvalidHostName {
+        host: host.to_string(),
+    })
 }
 
 /// A client stream that is TLS or plain, from [`TlsConnector::connect_maybe`]. Reads,

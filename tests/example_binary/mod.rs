@@ -18,6 +18,7 @@ pub(crate) fn build_example(name: &str) -> PathBuf {
         ),
         ("futures-io-0.3", cfg!(feature = "futures-io-0.3")),
         ("tls", cfg!(feature = "tls")),
+        ("embedded-tls", cfg!(feature = "embedded-tls")),
     ]
     .into_iter()
     .filter_map(|(name, on)| on.then_some(name))

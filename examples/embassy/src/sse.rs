@@ -27,14 +27,27 @@ pub type Tcp = TcpClient<'static, 1, SOCKET_TX, SOCKET_RX>;
 /// An open connection from [`Tcp`].
 pub type Connection = TcpConnection<'static, 1, SOCKET_TX, SOCKET_RX>;
 
-/// Opens a connection to `host:port`. Hosts are IPv4 literals: a board with a DNS server
-/// enables embassy-net's `dns` feature and resolves the name here with
-/// `embassy_net::dns::DnsSocket` first.
+/// Names this example resolves without DNS, like a hosts file: TLS verifies the server's
+/// certificate against the host *name* the client dials, so an `https://` endpoint is dialled
+/// by name. A board with a DNS server enables embassy-net's `dns` feature and resolves names
+/// in [`connect`] with `embassy_net::dns::DnsSocket` instead.
+pub const HOSTS: &[(&str, Ipv4Addr)] = &[("sse.example.com", Ipv4Addr::new(192, 0, 2, 10))];
+
+/// Opens a TCP connection to `host:port`: an IPv4 literal, or a name in [`HOSTS`]. Used for
+/// plain connections by the client directly, and for TLS ones by the TLS pump (`main.rs`,
+/// `tls_task`), which runs the handshake over it.
 ///
 /// Dropping the future abandons the attempt (the client does at the connect deadline): the
 /// half-made socket goes back to the pool with it.
 pub async fn connect(tcp: &'static Tcp, host: &str, port: u16) -> Result<Connection, ConnectError> {
-    let address: Ipv4Addr = host.parse().map_err(|_| ConnectError::NotAnAddress)?;
+    let address: Ipv4Addr = match host.parse() {
+        Ok(address) => address,
+        Err(_) => HOSTS
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(host))
+            .map(|&(_, address)| address)
+            .ok_or(ConnectError::NotAnAddress)?,
+    };
     tcp.connect(SocketAddr::new(address.into(), port))
         .await
         .map_err(ConnectError::Tcp)
@@ -43,7 +56,7 @@ pub async fn connect(tcp: &'static Tcp, host: &str, port: u16) -> Result<Connect
 /// Why a connection could not be opened.
 #[derive(Clone, Copy, Debug, defmt::Format)]
 pub enum ConnectError {
-    /// The host is not an IPv4 literal (this example resolves no names).
+    /// The host is neither an IPv4 literal nor in [`HOSTS`] (this example has no DNS).
     NotAnAddress,
     /// embassy-net refused the connection or gave up on it (its pool hands out one
     /// connection, so this is also what a second one at a time would get).
@@ -53,7 +66,7 @@ pub enum ConnectError {
 impl fmt::Display for ConnectError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::NotAnAddress => f.write_str("host is not an ipv4 address"),
+            Self::NotAnAddress => f.write_str("host is not an ipv4 address nor a known name"),
             Self::Tcp(error) => write!(f, "tcp connect failed: {error:?}"),
         }
     }

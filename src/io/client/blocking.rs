@@ -4,11 +4,19 @@
 //! A blocking thread waits for one thing at a time, so every wait carries the session's next
 //! deadline as its timeout: the connect (`connect_timeout`), each write (the write timeout) and
 //! each read (the read timeout). A socket timeout that runs out is the deadline passing.
+//!
+//! With the `tls` feature, [`BlockingClient::with_tls`] puts rustls on every connection
+//! (`https`): the handshake runs right after the TCP connect, within the same connect
+//! deadline, and then the same reads and writes go through rustls' `StreamOwned`, which keeps
+//! a record cut short by a timeout and goes on with it at the next read.
 
 use core::ops::Range;
 use core::time::Duration;
 use std::io::{ErrorKind as IoKind, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+
+#[cfg(feature = "tls")]
+use std::boxed::Box;
 
 use embedded_io::ErrorKind;
 use heapless::String;
@@ -54,8 +62,14 @@ pub struct BlockingClient<'buf> {
     origin: StdOrigin,
     rx: &'buf mut [u8],
     tx: &'buf mut [u8],
-    conn: Option<TcpStream>,
+    conn: Option<Conn>,
     dial: Option<Dial>,
+    /// Every connection is TLS through this connector (`https`).
+    #[cfg(feature = "tls")]
+    tls: Option<crate::io::tls::TlsConnector>,
+    /// Why the last handshake failed, until one succeeds.
+    #[cfg(feature = "tls")]
+    tls_error: Option<crate::io::tls::TlsError>,
     awaiting_headers: bool,
     /// Request bytes in `tx` not yet written.
     pending: Range<usize>,
@@ -130,12 +144,68 @@ impl<'buf> BlockingClient<'buf> {
             tx,
             conn: None,
             dial: None,
+            #[cfg(feature = "tls")]
+            tls: None,
+            #[cfg(feature = "tls")]
+            tls_error: None,
             awaiting_headers: false,
             pending: 0..0,
             rx_len: 0,
             cursor: None,
             finished: false,
         }
+    }
+
+    /// Makes every connection of this client TLS (`https`), verified by `connector` (see
+    /// [`io::tls`](crate::io::tls) for what it checks); set the port to 443 or the server's.
+    ///
+    /// A refused certificate or a failed handshake is a failed connect for the session, which
+    /// retries with backoff (`Reconnecting` with `ReconnectReason::Io(InvalidData)`); the
+    /// typed reason is kept in [`tls_error`](Self::tls_error). Never falls back to plain text.
+    ///
+    /// The session does not know the scheme: a redirect is followed over TLS or not at all,
+    /// never in plain text (see [`io::tls`](crate::io::tls#redirects) for each kind).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use sansse::ClientConfig;
+    /// use sansse::client::SessionEvent;
+    /// use sansse::io::client::{BlockingClient, ClientMemory, Item};
+    /// use sansse::io::tls::{TlsConfig, TlsConnector};
+    ///
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let connector = TlsConnector::new(TlsConfig::new().with_ca_file("ca.pem")?);
+    /// let config = ClientConfig::new("example.com", "/events").with_port(443);
+    /// let mut memory = ClientMemory::new();
+    /// let mut client = BlockingClient::new(config, &mut memory)?.with_tls(connector);
+    /// while let Some(item) = client.next() {
+    ///     match item {
+    ///         Item::Event(event) => println!("{}: {}", event.id(), event.data()),
+    ///         Item::Story(SessionEvent::Reconnecting { .. }) => {
+    ///             if let Some(error) = client.tls_error().filter(|e| e.is_certificate()) {
+    ///                 eprintln!("{error}"); // "TLS: the certificate of example.com has expired"
+    ///                 break;
+    ///             }
+    ///         }
+    ///         _ => {}
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn with_tls(mut self, connector: crate::io::tls::TlsConnector) -> Self {
+        self.tls = Some(connector);
+        self
+    }
+
+    /// Why the last TLS handshake failed (a refused certificate says which check), or `None`
+    /// once one succeeded. Always `None` without [`with_tls`](Self::with_tls).
+    #[cfg(feature = "tls")]
+    pub fn tls_error(&self) -> Option<&crate::io::tls::TlsError> {
+        self.tls_error.as_ref()
     }
 
     /// The next item: connects, writes, reads and sleeps until there is one. `None` once the
@@ -277,7 +347,7 @@ impl<'buf> BlockingClient<'buf> {
             let deadline = self.session.poll_timeout();
             let Some(stream) = self.conn.as_mut() else {
                 if let Some(dial) = self.dial.take() {
-                    match connect(&dial.host, dial.port, &self.origin, deadline) {
+                    match self.open(&dial.host, dial.port, deadline) {
                         Ok(stream) => {
                             self.conn = Some(stream);
                             self.awaiting_headers = true;
@@ -310,7 +380,9 @@ impl<'buf> BlockingClient<'buf> {
             }
             if !self.pending.is_empty() {
                 // Only a zero timeout is refused, and `timeout` never gives one.
-                let _ = stream.set_write_timeout(timeout(&self.origin, deadline));
+                let _ = stream
+                    .tcp()
+                    .set_write_timeout(timeout(&self.origin, deadline));
                 let bytes = self.tx.get(self.pending.clone()).unwrap_or_default();
                 match stream.write(bytes) {
                     Ok(0) => self
@@ -327,7 +399,9 @@ impl<'buf> BlockingClient<'buf> {
                 }
                 continue;
             }
-            let _ = stream.set_read_timeout(timeout(&self.origin, deadline));
+            let _ = stream
+                .tcp()
+                .set_read_timeout(timeout(&self.origin, deadline));
             match stream.read(self.rx) {
                 Ok(0) => self.session.handle_eof(self.origin.current()),
                 Ok(n) => {
@@ -348,6 +422,124 @@ impl<'buf> BlockingClient<'buf> {
             }
         }
     }
+}
+
+impl BlockingClient<'_> {
+    /// Opens the connection to `host:port`: TCP, then with [`with_tls`](Self::with_tls) the
+    /// handshake, both within `deadline`.
+    fn open(&mut self, host: &str, port: u16, deadline: Option<Instant>) -> std::io::Result<Conn> {
+        let tcp = connect(host, port, &self.origin, deadline)?;
+        #[cfg(feature = "tls")]
+        if let Some(connector) = &self.tls {
+            return match handshake(connector, host, tcp, &self.origin, deadline) {
+                Ok(stream) => {
+                    self.tls_error = None;
+                    Ok(Conn::Tls(stream))
+                }
+                Err(error) => {
+                    let io = match &error {
+                        crate::io::tls::TlsError::Io(io) => std::io::Error::from(io.kind()),
+                        _ => std::io::Error::from(IoKind::InvalidData),
+                    };
+                    self.tls_error = Some(error);
+                    Err(io)
+                }
+            };
+        }
+        Ok(Conn::Plain(tcp))
+    }
+}
+
+/// rustls over a socket.
+#[cfg(feature = "tls")]
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+/// One connection: plain TCP, or rustls over it.
+enum Conn {
+    Plain(TcpStream),
+    /// Boxed: rustls' connection state is a few kilobytes.
+    #[cfg(feature = "tls")]
+    Tls(Box<TlsStream>),
+}
+
+impl Conn {
+    /// The socket, for its timeouts.
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Self::Plain(tcp) => tcp,
+            #[cfg(feature = "tls")]
+            Self::Tls(stream) => stream.get_ref(),
+        }
+    }
+}
+
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(tcp) => tcp.read(buf),
+            #[cfg(feature = "tls")]
+            Self::Tls(stream) => stream.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Plain(tcp) => tcp.write(buf),
+            #[cfg(feature = "tls")]
+            Self::Tls(stream) => stream.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Plain(tcp) => tcp.flush(),
+            #[cfg(feature = "tls")]
+            Self::Tls(stream) => stream.flush(),
+        }
+    }
+}
+
+/// The client side of a TLS handshake over `tcp`, one record at a time so that every wait
+/// ends at `deadline` (an expired deadline is `TlsError::Io` with `TimedOut`).
+#[cfg(feature = "tls")]
+fn handshake(
+    connector: &crate::io::tls::TlsConnector,
+    host: &str,
+    mut tcp: TcpStream,
+    origin: &StdOrigin,
+    deadline: Option<Instant>,
+) -> Result<Box<TlsStream>, crate::io::tls::TlsError> {
+    use crate::io::tls::{TlsError, server_name};
+
+    let failed = |error: std::io::Error| TlsError::from_handshake(Some(host), error);
+    let mut conn = rustls::ClientConnection::new(connector.client_config(), server_name(host)?)
+        .map_err(TlsError::Protocol)?;
+    while conn.is_handshaking() {
+        if deadline.is_some_and(|at| origin.current() >= at) {
+            return Err(TlsError::Io(IoKind::TimedOut.into()));
+        }
+        let left = timeout(origin, deadline);
+        let _ = tcp.set_write_timeout(left);
+        let _ = tcp.set_read_timeout(left);
+        if conn.wants_write() {
+            conn.write_tls(&mut tcp).map_err(failed)?;
+            continue;
+        }
+        match conn.read_tls(&mut tcp) {
+            Ok(0) => return Err(TlsError::Io(IoKind::UnexpectedEof.into())),
+            Ok(_) => {}
+            Err(error) if error.kind() == IoKind::Interrupted => continue,
+            Err(error) => return Err(failed(error)),
+        }
+        if let Err(error) = conn.process_new_packets() {
+            // Tell the server why (the alert rustls queued), as far as the socket lets us.
+            let _ = conn.write_tls(&mut tcp);
+            return Err(failed(std::io::Error::new(IoKind::InvalidData, error)));
+        }
+    }
+    Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
 }
 
 impl core::fmt::Debug for BlockingClient<'_> {
