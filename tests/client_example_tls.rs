@@ -300,6 +300,13 @@ fn without_the_ca_the_example_reports_an_unknown_issuer_once_and_exits_5() {
         run.stderr
     );
     assert_eq!(run.stdout, "", "nothing is read from a refused server");
+    // The server learns of the refusal when it reads the client's alert or its close, which
+    // may come after the example exited: wait for it, then make sure no second one follows.
+    let start = std::time::Instant::now();
+    while seen.lock().unwrap().failed_handshakes == 0 && start.elapsed().as_secs() < 5 {
+        std::thread::sleep(core::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(core::time::Duration::from_millis(200));
     let seen = seen.lock().unwrap();
     assert!(seen.last_event_ids.is_empty(), "no request went out");
     assert_eq!(seen.failed_handshakes, 1, "one attempt, not a retry loop");
