@@ -264,18 +264,6 @@ fn cpu_time(pid: Option<u32>) -> Duration {
     Duration::from_micros(total.saturating_mul(1_000_000) / hz)
 }
 
-/// The read-like plus write-like system calls `pid` made so far (`syscr` + `syscw` of
-/// `/proc/PID/io`: `recv`, `send`, `read`, `write` and their vectored forms).
-fn io_syscalls(pid: u32) -> u64 {
-    let Ok(io) = std::fs::read_to_string(format!("/proc/{pid}/io")) else {
-        return 0;
-    };
-    io.lines()
-        .filter(|line| line.starts_with("syscr:") || line.starts_with("syscw:"))
-        .filter_map(|line| line.split_whitespace().nth(1)?.parse::<u64>().ok())
-        .sum()
-}
-
 /// Raises this process's soft file limit to its hard limit (the servers inherit it); the
 /// streams that fit.
 fn raise_file_limit() -> u64 {
@@ -521,8 +509,6 @@ struct FanOut {
     p99_ms: f64,
     deliveries_per_s: f64,
     cpu_ms_per_1000: f64,
-    /// The server's read and write system calls per 1,000 deliveries.
-    syscalls_per_1000: f64,
     /// How far behind its schedule the publish loop ended.
     lag_ms: f64,
     generator_cpu_s: f64,
@@ -690,7 +676,6 @@ fn fan_out(
     std::thread::sleep(Duration::from_millis(500));
 
     let cpu_start = cpu_time(Some(server.pid()));
-    let syscalls_start = io_syscalls(server.pid());
     let own_cpu_start = cpu_time(None);
     let start = Instant::now();
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
@@ -729,7 +714,6 @@ fn fan_out(
         std::thread::sleep(Duration::from_millis(10));
     }
     let cpu = cpu_time(Some(server.pid())).saturating_sub(cpu_start);
-    let syscalls = io_syscalls(server.pid()).saturating_sub(syscalls_start);
     let own_cpu = cpu_time(None).saturating_sub(own_cpu_start);
     phase_tx.send_replace(Phase::Stop);
     let results: Vec<_> = rt.block_on(async {
@@ -799,7 +783,6 @@ fn fan_out(
     let window = last_rx.saturating_duration_since(start).as_secs_f64();
     figures.deliveries_per_s = figures.deliveries as f64 / window.max(1e-9);
     figures.cpu_ms_per_1000 = cpu.as_secs_f64() * 1e3 / (figures.deliveries.max(1) as f64 / 1e3);
-    figures.syscalls_per_1000 = syscalls as f64 / (figures.deliveries.max(1) as f64 / 1e3);
     figures
 }
 
@@ -928,7 +911,7 @@ fn main() {
                 eprintln!(
                     "  {} {rate}/s{} rep {}: {} subscribers, {} published ({} failed), \
                      {} deliveries ({:.0}/s), lost {}, duplicated {}, p50 {:.1} ms, p99 {:.1} ms, \
-                     lag {:.0} ms, CPU {:.2} ms/1000, {:.0} syscalls/1000, generator CPU {:.1} s{}",
+                     lag {:.0} ms, CPU {:.2} ms/1000, generator CPU {:.1} s{}",
                     kind.name(),
                     if slow { " + slow reader" } else { "" },
                     rep + 1,
@@ -943,7 +926,6 @@ fn main() {
                     run.p99_ms,
                     run.lag_ms,
                     run.cpu_ms_per_1000,
-                    run.syscalls_per_1000,
                     run.generator_cpu_s,
                     match (run.stalled_p99_ms, run.stalled_received) {
                         (Some(p99), Some((got, of))) => format!(
@@ -996,12 +978,6 @@ fn main() {
             figure: "… server CPU per 1000 deliveries".to_owned(),
             values: med(|r| r.cpu_ms_per_1000),
             format: |v| format!("{v:.2} ms"),
-            ratio: true,
-        });
-        rows.push(Row {
-            figure: "… server read/write syscalls per 1000 deliveries".to_owned(),
-            values: med(|r| r.syscalls_per_1000),
-            format: |v| format!("{v:.0}"),
             ratio: true,
         });
         rows.push(Row {
