@@ -19,16 +19,16 @@ mod hostile_support;
 mod server_support;
 
 use core::net::SocketAddr;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 
+use example_binary::ExampleServer;
 use hostile_support::{EventReader, HOSTILE_PAYLOADS, get, normalised};
 use server_support::Seen;
 
 #[test]
 fn hostile_publish_bodies_reach_subscribers_as_exactly_one_event_each() {
-    let server = Example::start();
+    let server = ExampleServer::start(&["--epoch", "7", "--keepalive", "0"]);
     let mut subscriber = EventReader::new(
         TcpStream::connect(server.addr)
             .and_then(|mut stream| stream.write_all(get("/events").as_bytes()).map(|()| stream))
@@ -90,7 +90,7 @@ fn a_client_flooding_after_its_request_does_not_starve_the_example() {
     // After answering a plain request the example drains what the client still sends, for a
     // second at most, before closing; a client that never stops sending must not keep its
     // single-threaded executor there.
-    let server = Example::start();
+    let server = ExampleServer::start(&["--epoch", "7", "--keepalive", "0"]);
     let stop = std::sync::Arc::new(core::sync::atomic::AtomicBool::new(false));
     let flooders: Vec<_> = (0..3)
         .map(|_| {
@@ -132,66 +132,5 @@ fn publish(addr: SocketAddr, body: &[u8]) -> (u16, String) {
 
 /// `POST target` with `body`; the status and the response body.
 fn publish_to(addr: SocketAddr, target: &str, body: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(hostile_support::PATIENCE))
-        .unwrap();
-    let mut request = format!(
-        "POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n\
-         Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(body);
-    stream.write_all(&request).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8(response).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a whole response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|status| status.parse().ok())
-        .expect("a status line");
-    (status, body.to_owned())
-}
-
-/// The example server as a child process, killed when dropped.
-struct Example {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Example {
-    fn start() -> Self {
-        let binary = example_binary::build_example("server");
-        let mut child = Command::new(&binary)
-            .args(["--addr", "127.0.0.1:0", "--epoch", "7", "--keepalive", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|error| panic!("cannot run {}: {error}", binary.display()));
-        let mut line = String::new();
-        let stdout = child.stdout.take().unwrap();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .and_then(|addr| addr.parse().ok());
-        // Killed by the guard also when the first line is not what was expected.
-        let example = Self {
-            addr: addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
-            child,
-        };
-        assert!(addr.is_some(), "unexpected first line {line:?}");
-        example
-    }
-}
-
-impl Drop for Example {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    hostile_support::request_once(addr, "POST", target, body)
 }

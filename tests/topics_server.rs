@@ -14,7 +14,7 @@ mod hostile_support;
 mod server_support;
 
 use core::net::SocketAddr;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 
 use example_binary::ExampleServer;
@@ -277,25 +277,7 @@ fn refusal(addr: SocketAddr, target: &str, headers: &[&str]) -> String {
 
 /// `POST target` with `body`; the status and the response body.
 fn publish(addr: SocketAddr, target: &str, body: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(PATIENCE)).unwrap();
-    let mut request = format!(
-        "POST {target} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    request.extend_from_slice(body);
-    stream.write_all(&request).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    let text = String::from_utf8(response).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").expect("a whole response");
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|status| status.parse().ok())
-        .expect("a status line");
-    (status, body.to_owned())
+    hostile_support::request_once(addr, "POST", target, body)
 }
 
 #[test]

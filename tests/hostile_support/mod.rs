@@ -431,3 +431,37 @@ pub(crate) const HOSTILE_PAYLOADS: [&str; 12] = [
     "",
     "retry: 1\n: comment\nid: 9\n\n",
 ];
+
+/// One request on a connection of its own (`Content-Length` set, `body` as text); the status
+/// and the response body once the server closes.
+#[allow(
+    dead_code,
+    reason = "not every test that uses this module sends plain requests"
+)]
+pub(crate) fn request_once(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    body: &[u8],
+) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(PATIENCE)).unwrap();
+    let mut request = format!(
+        "{method} {target} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(body);
+    stream.write_all(&request).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").expect("a whole response");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|status| status.parse().ok())
+        .expect("a status line");
+    (status, body.to_owned())
+}
