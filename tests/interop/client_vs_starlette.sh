@@ -3,6 +3,9 @@
 # retry hints, ids): the server dies mid-stream and comes back on the same port, and the client
 # must resume with Last-Event-ID and print ids 1..N exactly once, in order.
 #
+# With TLS_DIR set (holding ca.pem, cert.pem and key.pem for localhost), the same run goes over
+# https: uvicorn terminates TLS, and the client (built with `tls`) trusts the CA by --cacert.
+#
 # Installs its Python dependencies into a venv under the target directory. Every step is
 # bounded by `timeout`. Prints PASS or FAIL; exits non-zero on failure.
 set -euo pipefail
@@ -41,12 +44,25 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import sse_starlette,
 fi
 PY="$VENV/bin/python"
 
-timeout 600 cargo build --quiet --example client
+TLS_DIR=${TLS_DIR:-}
+if [ -n "$TLS_DIR" ]; then
+  timeout 600 cargo build --quiet --example client --features tls
+  SCHEME=https
+  HOST=localhost
+  SERVER_TLS=(--ssl-certfile "$TLS_DIR/cert.pem" --ssl-keyfile "$TLS_DIR/key.pem")
+  CLIENT_TLS=(--cacert "$TLS_DIR/ca.pem")
+else
+  timeout 600 cargo build --quiet --example client
+  SCHEME=http
+  HOST=127.0.0.1
+  SERVER_TLS=()
+  CLIENT_TLS=()
+fi
 CLIENT="$TARGET_DIR/debug/examples/client"
 
 # A free port: bind to 0 and let the kernel choose.
 PORT=$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-URL="http://127.0.0.1:$PORT/events"
+URL="$SCHEME://$HOST:$PORT/events"
 
 wait_for_port() {
   for _ in $(seq 100); do
@@ -59,12 +75,12 @@ wait_for_port() {
 }
 
 timeout 60 "$PY" tests/interop/starlette_server.py --port "$PORT" --total "$TOTAL" \
-  --stop-after "$STOP_AFTER" >"$LOGS/server1.log" 2>&1 &
+  --stop-after "$STOP_AFTER" "${SERVER_TLS[@]}" >"$LOGS/server1.log" 2>&1 &
 server1=$!
 pids+=("$server1")
 wait_for_port || fail "the first server did not start"
 
-timeout 60 "$CLIENT" "$URL" --max-events "$TOTAL" --max-attempts 20 \
+timeout 60 "$CLIENT" "$URL" --max-events "$TOTAL" --max-attempts 20 "${CLIENT_TLS[@]}" \
   >"$LOGS/client.out" 2>"$LOGS/client.err" &
 client=$!
 pids+=("$client")
@@ -72,7 +88,7 @@ pids+=("$client")
 # The first server exits by itself after event STOP_AFTER: a restart, seen from the client.
 wait "$server1" || true
 timeout 60 "$PY" tests/interop/starlette_server.py --port "$PORT" --total "$TOTAL" \
-  >"$LOGS/server2.log" 2>&1 &
+  "${SERVER_TLS[@]}" >"$LOGS/server2.log" 2>&1 &
 pids+=("$!")
 
 status=0
@@ -100,4 +116,4 @@ if not retries or set(retries) != {200}:
     sys.exit(1)
 EOF
 
-echo "PASS: client_vs_starlette: ids 1..$TOTAL once each, in order, across a server restart after $STOP_AFTER (resumed with Last-Event-ID)"
+echo "PASS: client_vs_starlette ($SCHEME): ids 1..$TOTAL once each, in order, across a server restart after $STOP_AFTER (resumed with Last-Event-ID)"

@@ -9,6 +9,7 @@ With --stop-after K the process exits abruptly (os._exit, no goodbye) right afte
 for a client this is a server restart in the middle of a stream.
 
 usage: starlette_server.py --port PORT [--total N] [--stop-after K] [--every SECONDS]
+                           [--ssl-certfile PEM --ssl-keyfile PEM]
 """
 
 import argparse
@@ -53,10 +54,19 @@ def main():
     parser.add_argument("--total", type=int, default=20)
     parser.add_argument("--stop-after", type=int, default=0)
     parser.add_argument("--every", type=float, default=0.02)
+    parser.add_argument("--ssl-certfile", default=None, help="serve https with this chain (PEM)")
+    parser.add_argument("--ssl-keyfile", default=None, help="the key of --ssl-certfile (PEM)")
     args = parser.parse_args()
     app = Starlette(routes=[Route("/events", events)])
     print(f"starlette: listening on http://127.0.0.1:{args.port}/events", flush=True)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+    )
 
 
 if __name__ == "__main__":
