@@ -314,12 +314,16 @@ pub(crate) fn model(stream: &[u8], limits: Limits, data_capacity: usize) -> (Vec
     let mut pending_id = None;
     let mut event_type = String::new();
     let mut data: Vec<String> = Vec::new();
+    // The block's data size so far (each line plus its line feed), kept as it grows: summing
+    // the lines again at every `data` line was quadratic in the number of lines.
+    let mut data_size = 0usize;
     let mut skipping = false;
     for line in lines {
         if line.is_empty() {
             let skipped = core::mem::take(&mut skipping);
             let id = pending_id.take();
             let lines = core::mem::take(&mut data);
+            data_size = 0;
             let ty = core::mem::take(&mut event_type);
             if let Some(id) = id {
                 last_event_id = id;
@@ -366,9 +370,10 @@ pub(crate) fn model(stream: &[u8], limits: Limits, data_capacity: usize) -> (Vec
             }
             _ if skipping => {}
             Field::Data => {
-                data.push(String::from_utf8_lossy(value).into_owned());
-                let size: usize = data.iter().map(|d| d.len() + 1).sum();
-                if size > data_capacity {
+                let text = String::from_utf8_lossy(value).into_owned();
+                data_size = data_size.saturating_add(text.len()).saturating_add(1);
+                data.push(text);
+                if data_size > data_capacity {
                     out.push(Seen::Skipped);
                     skipping = true;
                 }
