@@ -541,8 +541,9 @@ impl<'buf> Handler<'buf> for Conn<'_> {
             "/events" => {
                 self.client = query_param(request.query(), "client");
                 let topics = Topics::from_query(request.query().unwrap_or(""));
+                // The topics go last: log readers (.ci/interop) match up to the id.
                 self.app.log(format_args!(
-                    "#{id} {method} /events client={} topics={topics:?} last-event-id={}",
+                    "#{id} {method} /events client={} last-event-id={} topics={topics:?}",
                     self.client.as_deref().unwrap_or("-"),
                     request.last_event_id().unwrap_or("-"),
                 ));
