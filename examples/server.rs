@@ -541,12 +541,14 @@ impl<'buf> Handler<'buf> for Conn<'_> {
             "/events" => {
                 self.client = query_param(request.query(), "client");
                 let topics = Topics::from_query(request.query().unwrap_or(""));
-                // The topics go last: log readers (.ci/interop) match up to the id.
+                // The id ends its line and the topics get their own: log readers (.ci/interop,
+                // the TLS tests) take everything after `last-event-id=`.
                 self.app.log(format_args!(
-                    "#{id} {method} /events client={} last-event-id={} topics={topics:?}",
+                    "#{id} {method} /events client={} last-event-id={}",
                     self.client.as_deref().unwrap_or("-"),
                     request.last_event_id().unwrap_or("-"),
                 ));
+                self.app.log(format_args!("#{id} topics {topics:?}"));
                 let Ok(topics) = topics else {
                     return Answer::Reject(ErrorResponse::bad_request().headers(&CORS));
                 };
