@@ -956,7 +956,7 @@ mod tests {
             .unwrap()
             .unwrap();
         session.handle_written(at(1), n).unwrap();
-        // A last event asked for now would join the half-written lines: it is dropped.
+        // Two more events evict the half-written one.
         ring.publish(None, "a").unwrap();
         ring.publish(None, "b").unwrap();
 
